@@ -1,0 +1,116 @@
+//! The one place that chooses between std and loom.
+//!
+//! Every atomic, `UnsafeCell`, `Arc`, thread operation, raw allocation and spin-wait in the
+//! crate goes through this module, so that `RUSTFLAGS="--cfg loom"` swaps all of them for
+//! loom's model-checked versions at once. Code elsewhere imports `crate::sync::...` and never
+//! tests `cfg(loom)` itself.
+//!
+//! Under loom:
+//! - `UnsafeCell` is loom's, which checks that no access races with another.
+//! - `alloc`/`dealloc` are loom's tracked versions, so a leaked block fails the model.
+//! - `park_timeout` becomes a yield, because loom does not model time. A timed wait in a
+//!   model therefore behaves as "the deadline may pass at any check", which is exactly the
+//!   race a model wants to explore.
+//! - [`Backoff`] yields on every step, because loom requires spin loops to yield so that the
+//!   thread they wait for gets scheduled.
+
+#[cfg(not(loom))]
+mod imp {
+    pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicUsize, Ordering};
+    pub(crate) use std::sync::Arc;
+
+    pub(crate) mod thread {
+        #[allow(unused_imports)] // Part of the shim's contract; not every build uses it.
+        pub(crate) use std::thread::{current, park, park_timeout, yield_now, Thread};
+    }
+
+    pub(crate) mod alloc {
+        pub(crate) use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
+    }
+
+    /// `std::cell::UnsafeCell` with loom's closure-based access API, so both builds share
+    /// one calling convention.
+    #[derive(Debug)]
+    #[repr(transparent)]
+    pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
+
+    impl<T> UnsafeCell<T> {
+        pub(crate) const fn new(value: T) -> Self {
+            UnsafeCell(std::cell::UnsafeCell::new(value))
+        }
+
+        /// Gives `f` a shared raw pointer to the contents.
+        #[inline(always)]
+        pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+            f(self.0.get())
+        }
+
+        /// Gives `f` a mutable raw pointer to the contents.
+        #[inline(always)]
+        pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+            f(self.0.get())
+        }
+    }
+
+    /// Exponential spin-then-yield backoff for short waits (crossbeam's).
+    pub(crate) use crossbeam_utils::Backoff;
+}
+
+#[cfg(loom)]
+mod imp {
+    pub(crate) use loom::cell::UnsafeCell;
+    pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicUsize, Ordering};
+    pub(crate) use loom::sync::Arc;
+
+    pub(crate) mod thread {
+        #[allow(unused_imports)] // As in the std shim.
+        pub(crate) use loom::thread::{current, park, yield_now, Thread};
+
+        /// Loom has no clock: a timed park is a yield, after which the caller re-checks its
+        /// deadline against the real clock.
+        pub(crate) fn park_timeout(_dur: std::time::Duration) {
+            loom::thread::yield_now();
+        }
+    }
+
+    pub(crate) mod alloc {
+        pub(crate) use loom::alloc::{alloc, dealloc};
+        pub(crate) use std::alloc::{handle_alloc_error, Layout};
+    }
+
+    /// Backoff for loom: every step yields to the scheduler, so that a spin loop lets the
+    /// thread it waits for run, and the model stays finite.
+    #[derive(Debug, Default)]
+    pub(crate) struct Backoff(core::cell::Cell<u32>);
+
+    impl Backoff {
+        pub(crate) fn new() -> Self {
+            Backoff(core::cell::Cell::new(0))
+        }
+
+        pub(crate) fn reset(&self) {
+            self.0.set(0);
+        }
+
+        pub(crate) fn spin(&self) {
+            self.snooze();
+        }
+
+        pub(crate) fn snooze(&self) {
+            self.0.set(self.0.get() + 1);
+            loom::thread::yield_now();
+        }
+
+        /// Loom models stop spinning after one step and go to the parking path, which is
+        /// the part of the protocol worth exploring.
+        pub(crate) fn is_completed(&self) -> bool {
+            self.0.get() >= 1
+        }
+    }
+}
+
+pub(crate) use imp::*;
+
+/// True in a loom build. Used only to shrink sizes (for example the list's block length)
+/// so that small models cross the boundaries where the interesting races are.
+pub(crate) const IS_LOOM: bool = cfg!(loom);
