@@ -1,0 +1,497 @@
+//! The public handles, [`Sender`] and [`Receiver`], their constructors, and dispatch to the
+//! flavor behind them.
+//!
+//! Each handle holds a private enum with one variant per flavor, and every method is a
+//! `match`: static dispatch that inlines, and that the compiler checks is exhaustive.
+
+use std::fmt;
+use std::iter::FusedIterator;
+use std::panic::{RefUnwindSafe, UnwindSafe};
+use std::time::{Duration, Instant};
+
+use crate::counter::{self, Disconnect, ReceiverRef, SenderRef};
+use crate::error::{
+    RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
+};
+use crate::flavors::list;
+use crate::waiter::{block_on, Deadline};
+
+impl<T> Disconnect for list::Channel<T> {
+    fn disconnect_senders(&self) {
+        list::Channel::disconnect_senders(self);
+    }
+    fn disconnect_receivers(&self) {
+        list::Channel::disconnect_receivers(self);
+    }
+}
+
+/// Creates a channel of unbounded capacity.
+///
+/// Sends never block: the channel grows (a block of slots at a time) as messages arrive,
+/// and gives memory back as they are received.
+///
+/// # Examples
+///
+#[doc = crate::doctest!()]
+/// use std::thread;
+///
+/// let (s, r) = panama::unbounded();
+///
+/// thread::spawn(move || {
+///     for i in 0..3 {
+///         s.send(i).unwrap();
+///     }
+/// });
+///
+/// assert_eq!(r.iter().collect::<Vec<_>>(), [0, 1, 2]);
+/// ```
+#[must_use]
+pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
+    let (s, r) = counter::new(list::Channel::new());
+    (
+        Sender {
+            flavor: SenderFlavor::List(s),
+        },
+        Receiver {
+            flavor: ReceiverFlavor::List(r),
+        },
+    )
+}
+
+/// Creates a channel of unbounded capacity: std's name for [`unbounded`].
+///
+/// Unlike std's, the [`Receiver`] can be cloned.
+///
+/// # Examples
+///
+#[doc = crate::doctest!()]
+/// let (s, r) = panama::channel();
+/// s.send("hello").unwrap();
+/// assert_eq!(r.recv(), Ok("hello"));
+/// ```
+#[must_use]
+pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
+    unbounded()
+}
+
+enum SenderFlavor<T> {
+    List(SenderRef<list::Channel<T>>),
+}
+
+enum ReceiverFlavor<T> {
+    List(ReceiverRef<list::Channel<T>>),
+}
+
+/// The sending side of a channel.
+///
+/// Senders can be cloned and shared between threads. When the last sender is dropped, the
+/// channel is disconnected: receivers get the remaining messages, then an error.
+///
+/// # Examples
+///
+#[doc = crate::doctest!()]
+/// use std::thread;
+///
+/// let (s1, r) = panama::unbounded();
+/// let s2 = s1.clone();
+///
+/// thread::spawn(move || s1.send(1).unwrap());
+/// thread::spawn(move || s2.send(2).unwrap());
+///
+/// let mut got = [r.recv().unwrap(), r.recv().unwrap()];
+/// got.sort();
+/// assert_eq!(got, [1, 2]);
+/// ```
+pub struct Sender<T> {
+    flavor: SenderFlavor<T>,
+}
+
+/// The receiving side of a channel.
+///
+/// Receivers can be cloned and shared between threads; each message goes to exactly one of
+/// them. When the last receiver is dropped, the channel is disconnected: messages still in
+/// it are dropped, and sends fail and hand their message back.
+///
+/// # Examples
+///
+#[doc = crate::doctest!()]
+/// use std::thread;
+/// use std::time::Duration;
+///
+/// let (s, r) = panama::unbounded();
+///
+/// thread::spawn(move || {
+///     thread::sleep(Duration::from_millis(10));
+///     s.send("late").unwrap();
+/// });
+///
+/// assert_eq!(r.try_recv(), Err(panama::TryRecvError::Empty));
+/// assert_eq!(r.recv(), Ok("late"));
+/// assert_eq!(r.recv(), Err(panama::RecvError)); // the sender is gone
+/// ```
+pub struct Receiver<T> {
+    flavor: ReceiverFlavor<T>,
+}
+
+// SAFETY: a sender only moves `T` values into the channel, which hands them to another
+// thread: `T: Send` suffices, as for `std::sync::mpsc::Sender`.
+unsafe impl<T: Send> Send for Sender<T> {}
+// SAFETY: every sender operation takes `&self` and is safe to run concurrently.
+unsafe impl<T: Send> Sync for Sender<T> {}
+// SAFETY: as for `Sender`: receivers take `T` values out, `T: Send` suffices.
+unsafe impl<T: Send> Send for Receiver<T> {}
+// SAFETY: every receiver operation takes `&self` and is safe to run concurrently.
+unsafe impl<T: Send> Sync for Receiver<T> {}
+
+// A panic in the middle of an operation never leaves a message half-sent or the channel
+// inconsistent, so observing a handle after a caught panic is fine (as in crossbeam).
+impl<T> UnwindSafe for Sender<T> {}
+impl<T> RefUnwindSafe for Sender<T> {}
+impl<T> UnwindSafe for Receiver<T> {}
+impl<T> RefUnwindSafe for Receiver<T> {}
+
+impl<T> Sender<T> {
+    /// Sends a message, blocking while the channel is full.
+    ///
+    /// Fails, handing the message back, if every receiver is gone. On an unbounded channel
+    /// this never blocks.
+    ///
+    /// # Examples
+    ///
+    #[doc = crate::doctest!()]
+    /// let (s, r) = panama::unbounded();
+    /// assert_eq!(s.send(1), Ok(()));
+    ///
+    /// drop(r);
+    /// assert_eq!(s.send(2), Err(panama::SendError(2)));
+    /// ```
+    pub fn send(&self, msg: T) -> Result<(), SendError<T>> {
+        match &self.flavor {
+            SenderFlavor::List(chan) => chan.chan().send(msg).map_err(SendError),
+        }
+    }
+
+    /// Sends a message if that can be done without blocking.
+    ///
+    /// Fails with `Full` if the channel is full, and with `Disconnected` if every receiver
+    /// is gone; both hand the message back. An unbounded channel is never full.
+    pub fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
+        match &self.flavor {
+            SenderFlavor::List(chan) => chan.chan().send(msg).map_err(TrySendError::Disconnected),
+        }
+    }
+
+    /// Sends a message, blocking for at most `timeout` while the channel is full.
+    ///
+    /// A timeout too large to represent as a deadline waits forever.
+    pub fn send_timeout(&self, msg: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
+        self.send_until(msg, Deadline::after(timeout))
+    }
+
+    /// Sends a message, blocking until `deadline` at most while the channel is full.
+    pub fn send_deadline(&self, msg: T, deadline: Instant) -> Result<(), SendTimeoutError<T>> {
+        self.send_until(msg, Deadline::At(deadline))
+    }
+
+    fn send_until(&self, msg: T, _deadline: Deadline) -> Result<(), SendTimeoutError<T>> {
+        match &self.flavor {
+            // Unbounded: never full, so the deadline never matters.
+            SenderFlavor::List(chan) => chan
+                .chan()
+                .send(msg)
+                .map_err(SendTimeoutError::Disconnected),
+        }
+    }
+
+    /// Returns `true` if the channel holds no message.
+    pub fn is_empty(&self) -> bool {
+        match &self.flavor {
+            SenderFlavor::List(chan) => chan.chan().is_empty(),
+        }
+    }
+
+    /// Returns `true` if the channel is full. An unbounded channel never is.
+    pub fn is_full(&self) -> bool {
+        match &self.flavor {
+            SenderFlavor::List(_) => false,
+        }
+    }
+
+    /// Returns the number of messages in the channel.
+    pub fn len(&self) -> usize {
+        match &self.flavor {
+            SenderFlavor::List(chan) => chan.chan().len(),
+        }
+    }
+
+    /// Returns the capacity: `None` for an unbounded channel.
+    pub fn capacity(&self) -> Option<usize> {
+        match &self.flavor {
+            SenderFlavor::List(_) => None,
+        }
+    }
+
+    /// Returns `true` if both senders belong to the same channel.
+    ///
+    /// # Examples
+    ///
+    #[doc = crate::doctest!()]
+    /// let (s, _r) = panama::unbounded::<i32>();
+    /// let (other, _r2) = panama::unbounded::<i32>();
+    /// assert!(s.same_channel(&s.clone()));
+    /// assert!(!s.same_channel(&other));
+    /// ```
+    pub fn same_channel(&self, other: &Sender<T>) -> bool {
+        match (&self.flavor, &other.flavor) {
+            (SenderFlavor::List(a), SenderFlavor::List(b)) => a.same_channel(b),
+        }
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Self {
+        let flavor = match &self.flavor {
+            SenderFlavor::List(chan) => SenderFlavor::List(chan.clone()),
+        };
+        Sender { flavor }
+    }
+}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad("Sender { .. }")
+    }
+}
+
+impl<T> Receiver<T> {
+    /// Receives a message, blocking while the channel is empty.
+    ///
+    /// Fails once the channel is empty and every sender is gone.
+    pub fn recv(&self) -> Result<T, RecvError> {
+        match self.recv_until(Deadline::Never) {
+            Ok(msg) => Ok(msg),
+            Err(RecvTimeoutError::Disconnected) => Err(RecvError),
+            Err(RecvTimeoutError::Timeout) => unreachable!("a wait without deadline timed out"),
+        }
+    }
+
+    /// Receives a message if one is ready now.
+    ///
+    /// Fails with `Empty` if none is, and with `Disconnected` if the channel is empty and
+    /// every sender is gone.
+    pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        match &self.flavor {
+            ReceiverFlavor::List(chan) => chan.chan().try_recv().map_err(|disconnected| {
+                if disconnected {
+                    TryRecvError::Disconnected
+                } else {
+                    TryRecvError::Empty
+                }
+            }),
+        }
+    }
+
+    /// Receives a message, blocking for at most `timeout` while the channel is empty.
+    ///
+    /// A timeout too large to represent as a deadline waits forever.
+    ///
+    /// # Examples
+    ///
+    #[doc = crate::doctest!()]
+    /// use std::time::Duration;
+    ///
+    /// let (s, r) = panama::unbounded::<i32>();
+    /// assert_eq!(
+    ///     r.recv_timeout(Duration::from_millis(1)),
+    ///     Err(panama::RecvTimeoutError::Timeout),
+    /// );
+    /// drop(s);
+    /// assert_eq!(
+    ///     r.recv_timeout(Duration::MAX),
+    ///     Err(panama::RecvTimeoutError::Disconnected),
+    /// );
+    /// ```
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
+        self.recv_until(Deadline::after(timeout))
+    }
+
+    /// Receives a message, blocking until `deadline` at most while the channel is empty.
+    pub fn recv_deadline(&self, deadline: Instant) -> Result<T, RecvTimeoutError> {
+        self.recv_until(Deadline::At(deadline))
+    }
+
+    fn recv_until(&self, deadline: Deadline) -> Result<T, RecvTimeoutError> {
+        match &self.flavor {
+            ReceiverFlavor::List(chan) => {
+                let chan = chan.chan();
+                let outcome = block_on(chan.receivers(), deadline, || match chan.try_recv() {
+                    Ok(msg) => Some(Ok(msg)),
+                    Err(true) => Some(Err(RecvTimeoutError::Disconnected)),
+                    Err(false) => None,
+                });
+                outcome.unwrap_or(Err(RecvTimeoutError::Timeout))
+            }
+        }
+    }
+
+    /// Returns `true` if the channel holds no message.
+    pub fn is_empty(&self) -> bool {
+        match &self.flavor {
+            ReceiverFlavor::List(chan) => chan.chan().is_empty(),
+        }
+    }
+
+    /// Returns `true` if the channel is full. An unbounded channel never is.
+    pub fn is_full(&self) -> bool {
+        match &self.flavor {
+            ReceiverFlavor::List(_) => false,
+        }
+    }
+
+    /// Returns the number of messages in the channel.
+    pub fn len(&self) -> usize {
+        match &self.flavor {
+            ReceiverFlavor::List(chan) => chan.chan().len(),
+        }
+    }
+
+    /// Returns the capacity: `None` for an unbounded channel.
+    pub fn capacity(&self) -> Option<usize> {
+        match &self.flavor {
+            ReceiverFlavor::List(_) => None,
+        }
+    }
+
+    /// Returns `true` if both receivers belong to the same channel.
+    pub fn same_channel(&self, other: &Receiver<T>) -> bool {
+        match (&self.flavor, &other.flavor) {
+            (ReceiverFlavor::List(a), ReceiverFlavor::List(b)) => a.same_channel(b),
+        }
+    }
+
+    /// A blocking iterator over received messages; it ends when the channel is empty and
+    /// every sender is gone.
+    ///
+    /// # Examples
+    ///
+    #[doc = crate::doctest!()]
+    /// let (s, r) = panama::unbounded();
+    /// s.send(1).unwrap();
+    /// s.send(2).unwrap();
+    /// drop(s);
+    /// assert_eq!(r.iter().collect::<Vec<_>>(), [1, 2]);
+    /// ```
+    pub fn iter(&self) -> Iter<'_, T> {
+        Iter { receiver: self }
+    }
+
+    /// A non-blocking iterator over the messages ready now.
+    ///
+    /// # Examples
+    ///
+    #[doc = crate::doctest!()]
+    /// let (s, r) = panama::unbounded();
+    /// s.send(1).unwrap();
+    /// s.send(2).unwrap();
+    /// assert_eq!(r.try_iter().collect::<Vec<_>>(), [1, 2]);
+    /// assert_eq!(r.try_iter().next(), None); // empty, though `s` is alive
+    /// ```
+    pub fn try_iter(&self) -> TryIter<'_, T> {
+        TryIter { receiver: self }
+    }
+}
+
+impl<T> Clone for Receiver<T> {
+    fn clone(&self) -> Self {
+        let flavor = match &self.flavor {
+            ReceiverFlavor::List(chan) => ReceiverFlavor::List(chan.clone()),
+        };
+        Receiver { flavor }
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad("Receiver { .. }")
+    }
+}
+
+/// A blocking iterator over the messages of a [`Receiver`], from [`Receiver::iter`].
+pub struct Iter<'a, T> {
+    receiver: &'a Receiver<T>,
+}
+
+impl<T> Iterator for Iter<'_, T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        self.receiver.recv().ok()
+    }
+}
+
+impl<T> FusedIterator for Iter<'_, T> {}
+
+impl<T> fmt::Debug for Iter<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad("Iter { .. }")
+    }
+}
+
+/// A non-blocking iterator over the ready messages of a [`Receiver`], from
+/// [`Receiver::try_iter`].
+pub struct TryIter<'a, T> {
+    receiver: &'a Receiver<T>,
+}
+
+impl<T> Iterator for TryIter<'_, T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        self.receiver.try_recv().ok()
+    }
+}
+
+impl<T> fmt::Debug for TryIter<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad("TryIter { .. }")
+    }
+}
+
+/// A blocking iterator that owns its [`Receiver`].
+pub struct IntoIter<T> {
+    receiver: Receiver<T>,
+}
+
+impl<T> Iterator for IntoIter<T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        self.receiver.recv().ok()
+    }
+}
+
+impl<T> FusedIterator for IntoIter<T> {}
+
+impl<T> fmt::Debug for IntoIter<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad("IntoIter { .. }")
+    }
+}
+
+impl<'a, T> IntoIterator for &'a Receiver<T> {
+    type Item = T;
+    type IntoIter = Iter<'a, T>;
+
+    fn into_iter(self) -> Iter<'a, T> {
+        self.iter()
+    }
+}
+
+impl<T> IntoIterator for Receiver<T> {
+    type Item = T;
+    type IntoIter = IntoIter<T>;
+
+    fn into_iter(self) -> IntoIter<T> {
+        IntoIter { receiver: self }
+    }
+}

@@ -1,0 +1,630 @@
+//! The unbounded flavor: a linked list of fixed-size blocks of slots.
+//!
+//! The algorithm is the block-list queue that crossbeam-channel's unbounded flavor made
+//! popular (a variant of Michael-Scott's queue with many slots per node), written anew here
+//! with its own reclamation and disconnection details.
+//!
+//! # Implementation notes
+//!
+//! ## Positions
+//!
+//! Every message gets a *position*, a number that only grows. Position `p` lives in lap
+//! `p / LAP` at offset `p % LAP`. Offsets `0..BLOCK_CAP` are the slots of one block; the
+//! last offset, `BLOCK_CAP`, is not a slot but a sentinel that means "the next block is being
+//! installed": a thread that reads it waits a moment for the installer to move on.
+//!
+//! `tail.index` and `head.index` hold a position shifted left by one (`SHIFT`); the freed low
+//! bit is a flag:
+//! - on the tail, [`MARK_BIT`] means *disconnected* (set by the last sender or the last
+//!   receiver leaving);
+//! - on the head, [`MARK_BIT`] means *the head block is not the tail block*, so a receiver
+//!   need not read the tail (a line the senders keep writing) to know a slot is claimed.
+//!
+//! ## Claiming
+//!
+//! A sender claims position `p` with a CAS of `tail.index` from `p` to `p + 1`; a receiver
+//! claims with a CAS of `head.index`, after checking that `head < tail`. Neither dereferences
+//! the block pointer it loaded until its CAS has succeeded: success proves the index did not
+//! move, so the block (which holds a still-unfinished slot, the one just claimed) is alive.
+//!
+//! The sender that claims the last slot of a block installs the next block (allocated before
+//! the claim, so the window in which others see the sentinel is a few stores long), then
+//! moves the tail past the sentinel with `fetch_add`, which keeps a concurrent disconnection
+//! mark. The receiver that claims the last slot waits for that block's `next` and moves the
+//! head likewise.
+//!
+//! ## Slots and reclamation
+//!
+//! A slot's `state` has three bits: [`WRITE`] (the message is in place), [`READ`] (the
+//! receiver has moved it out), [`DESTROY`] (the block is being freed; the reader of this slot
+//! must continue freeing it). A receiver reads only after seeing `WRITE`, so it never sees a
+//! half-written message.
+//!
+//! A block is freed once every one of its slots has been read, by one of its readers, never
+//! while another reader is still copying a message out:
+//! 1. The reader of the last slot starts destruction after reading its message. By then every
+//!    slot of the block has been claimed by some receiver.
+//! 2. Destruction walks the other slots in order. A slot already `READ` is done. For one that
+//!    is not, it sets `DESTROY` (`fetch_or`); if `READ` was still clear, that slot's reader is
+//!    still busy, and destruction stops: that reader will see `DESTROY` when it sets `READ`
+//!    and continue the walk from the slot after its own.
+//! 3. Whoever completes the walk frees the block. Exactly one thread does, because each
+//!    `fetch_or` on a slot decides who sees the other's bit.
+//!
+//! Memory held is therefore one partly used block plus the blocks still holding messages.
+//!
+//! ## Disconnection
+//!
+//! The last sender marks the tail and wakes every parked receiver: receivers drain what is
+//! left and then report disconnection. The last receiver marks the tail too (senders then
+//! fail and get their message back) and drops every message still queued, waiting for sends
+//! that had already claimed a slot to finish writing it.
+
+use std::marker::PhantomData;
+use std::mem::MaybeUninit;
+use std::ptr;
+
+use crossbeam_utils::CachePadded;
+
+use crate::sync::alloc::{alloc, dealloc, handle_alloc_error, Layout};
+use crate::sync::{AtomicPtr, AtomicUsize, Backoff, Ordering, UnsafeCell, IS_LOOM};
+use crate::waiter::Registry;
+
+/// Positions per lap: one block of slots plus the sentinel. Tiny under loom so that models
+/// cross block boundaries.
+const LAP: usize = if IS_LOOM { 3 } else { 32 };
+/// Slots per block.
+const BLOCK_CAP: usize = LAP - 1;
+/// How far positions are shifted to make room for [`MARK_BIT`].
+const SHIFT: usize = 1;
+/// Tail: the channel is disconnected. Head: the head block is not the tail block.
+const MARK_BIT: usize = 1;
+
+/// Slot state: the message has been written.
+const WRITE: usize = 1;
+/// Slot state: the message has been read out.
+const READ: usize = 2;
+/// Slot state: the block is being destroyed; this slot's reader continues the destruction.
+const DESTROY: usize = 4;
+
+/// One message's place.
+struct Slot<T> {
+    /// Initialized exactly while `state` has `WRITE` and not `READ`.
+    msg: UnsafeCell<MaybeUninit<T>>,
+    /// `WRITE | READ | DESTROY` bits.
+    state: AtomicUsize,
+}
+
+impl<T> Slot<T> {
+    /// Waits until the sender that claimed this slot has written it.
+    fn wait_write(&self) {
+        let backoff = Backoff::new();
+        // ORDERING: Acquire pairs with the Release `fetch_or(WRITE)` in `write`: the message
+        // bytes are visible once the bit is.
+        while self.state.load(Ordering::Acquire) & WRITE == 0 {
+            backoff.snooze();
+        }
+    }
+}
+
+/// A block of slots, linked to the next one.
+struct Block<T> {
+    /// The next block, installed by the sender that claimed this block's last slot.
+    next: AtomicPtr<Block<T>>,
+    slots: [Slot<T>; BLOCK_CAP],
+}
+
+impl<T> Block<T> {
+    const LAYOUT: Layout = Layout::new::<Block<T>>();
+
+    /// Allocates a block on the heap and initializes its atomics in place. The messages are
+    /// left uninitialized, so a block of large messages is never built on the stack.
+    fn alloc() -> *mut Block<T> {
+        // SAFETY: the layout has non-zero size (it holds at least one atomic).
+        let block = unsafe { alloc(Self::LAYOUT) }.cast::<Block<T>>();
+        if block.is_null() {
+            handle_alloc_error(Self::LAYOUT);
+        }
+        // SAFETY: `block` is a fresh allocation of the right layout; we initialize every field
+        // that has a meaning before reading it (the `MaybeUninit` messages need none).
+        unsafe {
+            ptr::addr_of_mut!((*block).next).write(AtomicPtr::new(ptr::null_mut()));
+            let slots = ptr::addr_of_mut!((*block).slots).cast::<Slot<T>>();
+            for i in 0..BLOCK_CAP {
+                let slot = slots.add(i);
+                ptr::addr_of_mut!((*slot).state).write(AtomicUsize::new(0));
+                ptr::addr_of_mut!((*slot).msg).write(UnsafeCell::new(MaybeUninit::uninit()));
+            }
+        }
+        block
+    }
+
+    /// Frees a block allocated by [`Block::alloc`].
+    ///
+    /// # Safety
+    /// `block` came from `Block::alloc`, every message in it has been moved out or dropped,
+    /// and no other thread will touch it again.
+    unsafe fn free(block: *mut Block<T>) {
+        // SAFETY: per the contract; dropping in place runs no message destructor (they are
+        // `MaybeUninit`), only the atomics' and cells' (which matter under loom).
+        unsafe {
+            ptr::drop_in_place(block);
+            dealloc(block.cast::<u8>(), Self::LAYOUT);
+        }
+    }
+
+    /// Waits until the next block is installed, and returns it.
+    ///
+    /// # Safety
+    /// `block` is alive (the caller holds a claimed, unread slot of it).
+    unsafe fn wait_next(block: *mut Block<T>) -> *mut Block<T> {
+        let backoff = Backoff::new();
+        loop {
+            // SAFETY: per the contract.
+            // ORDERING: Acquire pairs with the installer's Release store of `next`, making
+            // the new block's initialized fields visible.
+            let next = unsafe { (*block).next.load(Ordering::Acquire) };
+            if !next.is_null() {
+                return next;
+            }
+            backoff.snooze();
+        }
+    }
+
+    /// Continues freeing `block`, from slot `start` on (see "Slots and reclamation").
+    ///
+    /// # Safety
+    /// The last slot of `block` has been read, and the caller is the reader of the last slot
+    /// (`start == 0`) or of slot `start - 1`, which it found marked `DESTROY`.
+    unsafe fn destroy(block: *mut Block<T>, start: usize) {
+        // The last slot is not walked: its reader is the one who started destruction.
+        for i in start..BLOCK_CAP - 1 {
+            // SAFETY: the block is alive until this walk completes (only its completer frees it).
+            let slot = unsafe { &(*block).slots[i] };
+            // ORDERING: Acquire/AcqRel pair with the reader's AcqRel `fetch_or(READ)`: if we
+            // see READ, that reader is done with the slot; if it sees our DESTROY, it takes over.
+            if slot.state.load(Ordering::Acquire) & READ == 0
+                && slot.state.fetch_or(DESTROY, Ordering::AcqRel) & READ == 0
+            {
+                return;
+            }
+        }
+        // SAFETY: every slot is read and every reader is done: we are the last user.
+        unsafe { Block::free(block) };
+    }
+}
+
+/// One end of the queue: a position and the block it is in.
+struct Position<T> {
+    index: AtomicUsize,
+    block: AtomicPtr<Block<T>>,
+}
+
+/// A slot claimed by `start_send` or `start_recv`, to be written or read next.
+pub(crate) struct Token<T> {
+    block: *mut Block<T>,
+    offset: usize,
+}
+
+/// The unbounded channel.
+pub(crate) struct Channel<T> {
+    /// Where receivers claim. On its own cache line, away from the senders' tail.
+    head: CachePadded<Position<T>>,
+    /// Where senders claim.
+    tail: CachePadded<Position<T>>,
+    /// Receivers parked waiting for a message.
+    receivers: Registry,
+    _marker: PhantomData<T>,
+}
+
+// SAFETY: messages of type `T` move between threads through the channel, so `T: Send` is
+// required; the channel's own shared state is only accessed through atomics and through
+// slots whose ownership the claiming protocol makes exclusive.
+unsafe impl<T: Send> Send for Channel<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Sync for Channel<T> {}
+
+/// What `try_recv`-like claiming found when no message could be claimed.
+pub(crate) enum Claim<T> {
+    /// A slot is claimed; read it with [`Channel::read`].
+    Ready(Token<T>),
+    /// No message now.
+    Empty,
+    /// No message and no sender left.
+    Disconnected,
+}
+
+impl<T> Channel<T> {
+    pub(crate) fn new() -> Channel<T> {
+        Channel {
+            head: CachePadded::new(Position {
+                index: AtomicUsize::new(0),
+                block: AtomicPtr::new(ptr::null_mut()),
+            }),
+            tail: CachePadded::new(Position {
+                index: AtomicUsize::new(0),
+                block: AtomicPtr::new(ptr::null_mut()),
+            }),
+            receivers: Registry::new(),
+            _marker: PhantomData,
+        }
+    }
+
+    pub(crate) fn receivers(&self) -> &Registry {
+        &self.receivers
+    }
+
+    /// Claims a slot for a send. Returns `None` if the channel is disconnected.
+    fn start_send(&self) -> Option<Token<T>> {
+        let backoff = Backoff::new();
+        // ORDERING: Acquire on the index pairs with the installer's Release `fetch_add`,
+        // so the block pointer loaded next is that of the index's block (or newer).
+        let mut tail = self.tail.index.load(Ordering::Acquire);
+        let mut block = self.tail.block.load(Ordering::Acquire);
+        let mut next_block: *mut Block<T> = ptr::null_mut();
+
+        let token = loop {
+            if tail & MARK_BIT != 0 {
+                break None;
+            }
+            let offset = (tail >> SHIFT) % LAP;
+
+            // Another sender is installing the next block: wait for it.
+            if offset == BLOCK_CAP {
+                backoff.snooze();
+                tail = self.tail.index.load(Ordering::Acquire);
+                block = self.tail.block.load(Ordering::Acquire);
+                continue;
+            }
+
+            // About to claim the last slot: allocate the next block before claiming, so the
+            // sentinel window stays short.
+            if offset + 1 == BLOCK_CAP && next_block.is_null() {
+                next_block = Block::alloc();
+            }
+
+            // The very first send installs the first block (an idle channel allocates none).
+            if block.is_null() {
+                let new = if next_block.is_null() {
+                    Block::alloc()
+                } else {
+                    std::mem::replace(&mut next_block, ptr::null_mut())
+                };
+                // ORDERING: Release publishes the block's initialization to the Acquire
+                // loads of `tail.block`/`head.block`.
+                if self
+                    .tail
+                    .block
+                    .compare_exchange(block, new, Ordering::Release, Ordering::Relaxed)
+                    .is_ok()
+                {
+                    // A swap, not a store: `discard_all_messages` may swap the head block
+                    // concurrently, and an RMW here keeps the two ordered, so exactly one of
+                    // it and `Drop` sees (and frees) this block.
+                    let _old = self.head.block.swap(new, Ordering::Release);
+                    debug_assert!(_old.is_null());
+                    block = new;
+                } else {
+                    next_block = new; // Lost the race: keep it for later or free it below.
+                    tail = self.tail.index.load(Ordering::Acquire);
+                    block = self.tail.block.load(Ordering::Acquire);
+                    continue;
+                }
+            }
+
+            let new_tail = tail + (1 << SHIFT);
+            // ORDERING: SeqCst so that a receiver's emptiness check after its fence (in
+            // `Registry::register`) sees this claim or the sender sees the receiver waiting
+            // (see waiter.rs). Acquire on failure as for the first load.
+            match self.tail.index.compare_exchange_weak(
+                tail,
+                new_tail,
+                Ordering::SeqCst,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => {
+                    if offset + 1 == BLOCK_CAP {
+                        // We claimed the last slot: install the next block. Nobody else can
+                        // move the tail while it sits on the sentinel.
+                        let next = std::mem::replace(&mut next_block, ptr::null_mut());
+                        self.tail.block.store(next, Ordering::Release);
+                        // ORDERING: Release publishes `tail.block` to senders that Acquire
+                        // the index; `fetch_add` keeps a concurrent disconnection mark.
+                        self.tail.index.fetch_add(1 << SHIFT, Ordering::Release);
+                        // SAFETY: `block` holds our claimed, unwritten slot, so it is alive.
+                        // ORDERING: Release pairs with `wait_next`'s Acquire.
+                        unsafe { (*block).next.store(next, Ordering::Release) };
+                    }
+                    break Some(Token { block, offset });
+                }
+                Err(current) => {
+                    tail = current;
+                    block = self.tail.block.load(Ordering::Acquire);
+                    backoff.spin();
+                }
+            }
+        };
+
+        if !next_block.is_null() {
+            // SAFETY: allocated above, never published, holds no message.
+            unsafe { Block::free(next_block) };
+        }
+        token
+    }
+
+    /// Writes `msg` into a slot claimed by `start_send`.
+    ///
+    /// # Safety
+    /// `token` came from `start_send` on this channel and is used once.
+    unsafe fn write(&self, token: Token<T>, msg: T) {
+        // SAFETY: the slot is claimed by us and unwritten, so its block is alive and nobody
+        // else touches its message.
+        let slot = unsafe { &(*token.block).slots[token.offset] };
+        slot.msg.with_mut(|p| {
+            // SAFETY: exclusive access to the slot's message, as above.
+            unsafe { p.write(MaybeUninit::new(msg)) }
+        });
+        // ORDERING: Release publishes the message to the reader's Acquire in `wait_write`.
+        // An RMW, because `DESTROY` may be set concurrently.
+        slot.state.fetch_or(WRITE, Ordering::Release);
+    }
+
+    /// Sends a message; never blocks. Gives the message back if the channel is disconnected.
+    pub(crate) fn send(&self, msg: T) -> Result<(), T> {
+        match self.start_send() {
+            Some(token) => {
+                // SAFETY: `token` is fresh from `start_send`.
+                unsafe { self.write(token, msg) };
+                self.receivers.notify_one();
+                Ok(())
+            }
+            None => Err(msg),
+        }
+    }
+
+    /// Claims a slot to receive from, without blocking (it may wait a moment for a sender
+    /// that is installing a block or finishing a write it has claimed).
+    pub(crate) fn start_recv(&self) -> Claim<T> {
+        let backoff = Backoff::new();
+        // ORDERING: as in `start_send`, for the head.
+        let mut head = self.head.index.load(Ordering::Acquire);
+        let mut block = self.head.block.load(Ordering::Acquire);
+
+        loop {
+            let offset = (head >> SHIFT) % LAP;
+
+            // Another receiver is moving the head to the next block: wait for it.
+            if offset == BLOCK_CAP {
+                backoff.snooze();
+                head = self.head.index.load(Ordering::Acquire);
+                block = self.head.block.load(Ordering::Acquire);
+                continue;
+            }
+
+            let mut new_head = head + (1 << SHIFT);
+
+            if new_head & MARK_BIT == 0 {
+                // The head block may be the tail block: compare with the tail.
+                // ORDERING: Acquire pairs with the senders' claims, so the block pointer we
+                // use below is at least as new as the claim we see.
+                let tail = self.tail.index.load(Ordering::Acquire);
+                if head >> SHIFT == tail >> SHIFT {
+                    return if tail & MARK_BIT != 0 {
+                        Claim::Disconnected
+                    } else {
+                        Claim::Empty
+                    };
+                }
+                // The tail is in a later block: until we leave this block, no need to check.
+                if (head >> SHIFT) / LAP != (tail >> SHIFT) / LAP {
+                    new_head |= MARK_BIT;
+                }
+            }
+
+            // A sender claimed the first slot but has not installed the first block yet.
+            if block.is_null() {
+                backoff.snooze();
+                head = self.head.index.load(Ordering::Acquire);
+                block = self.head.block.load(Ordering::Acquire);
+                continue;
+            }
+
+            // ORDERING: SeqCst, as the senders' claim; Acquire on failure as above.
+            match self.head.index.compare_exchange_weak(
+                head,
+                new_head,
+                Ordering::SeqCst,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => {
+                    if offset + 1 == BLOCK_CAP {
+                        // We claimed the last slot: move the head to the next block.
+                        // SAFETY: our claimed, unread slot keeps `block` alive.
+                        let next = unsafe { Block::wait_next(block) };
+                        let mut next_index = (new_head & !MARK_BIT).wrapping_add(1 << SHIFT);
+                        // SAFETY: `next` is installed and cannot be freed before the head
+                        // reaches it, which we are about to make happen.
+                        if !unsafe { (*next).next.load(Ordering::Relaxed) }.is_null() {
+                            next_index |= MARK_BIT;
+                        }
+                        self.head.block.store(next, Ordering::Release);
+                        // ORDERING: Release publishes `head.block` to receivers that Acquire
+                        // the index.
+                        self.head.index.store(next_index, Ordering::Release);
+                    }
+                    return Claim::Ready(Token { block, offset });
+                }
+                Err(current) => {
+                    head = current;
+                    block = self.head.block.load(Ordering::Acquire);
+                    backoff.spin();
+                }
+            }
+        }
+    }
+
+    /// Reads the message out of a slot claimed by `start_recv`, and frees the block if this
+    /// was its last unread slot.
+    ///
+    /// # Safety
+    /// `token` came from `start_recv` on this channel and is used once.
+    pub(crate) unsafe fn read(&self, token: Token<T>) -> T {
+        let Token { block, offset } = token;
+        // SAFETY: our claimed, unread slot keeps the block alive (see module notes).
+        let slot = unsafe { &(*block).slots[offset] };
+        slot.wait_write();
+        // SAFETY: `WRITE` is set (Acquire), so the message is initialized, and the claim makes
+        // us its only reader.
+        let msg = slot.msg.with(|p| unsafe { p.read().assume_init() });
+
+        if offset + 1 == BLOCK_CAP {
+            // SAFETY: we read the last slot: destruction starts with us.
+            unsafe { Block::destroy(block, 0) };
+        } else {
+            // ORDERING: AcqRel pairs with `destroy`'s loads and `fetch_or(DESTROY)`: Release
+            // says we are done with the slot, Acquire lets us see the walk so far.
+            if slot.state.fetch_or(READ, Ordering::AcqRel) & DESTROY != 0 {
+                // SAFETY: destruction reached our slot and handed the rest of the walk to us.
+                unsafe { Block::destroy(block, offset + 1) };
+            }
+        }
+        msg
+    }
+
+    /// Receives a message if one is ready.
+    pub(crate) fn try_recv(&self) -> Result<T, bool> {
+        match self.start_recv() {
+            // SAFETY: `token` is fresh from `start_recv`.
+            Claim::Ready(token) => Ok(unsafe { self.read(token) }),
+            Claim::Empty => Err(false),
+            Claim::Disconnected => Err(true),
+        }
+    }
+
+    /// The number of messages in the channel (exact when no operation is in flight).
+    pub(crate) fn len(&self) -> usize {
+        loop {
+            // A consistent snapshot: the tail did not move while we read the head.
+            let tail = self.tail.index.load(Ordering::SeqCst);
+            let head = self.head.index.load(Ordering::SeqCst);
+            if self.tail.index.load(Ordering::SeqCst) != tail {
+                continue;
+            }
+            let mut tail = tail >> SHIFT;
+            let mut head = head >> SHIFT;
+            // A position on a sentinel counts as the start of the next block.
+            if tail % LAP == BLOCK_CAP {
+                tail = tail.wrapping_add(1);
+            }
+            if head % LAP == BLOCK_CAP {
+                head = head.wrapping_add(1);
+            }
+            // Every lap crossed between head and tail contains one sentinel, not a slot.
+            let laps = tail / LAP - head / LAP;
+            return tail - head - laps;
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        let head = self.head.index.load(Ordering::SeqCst);
+        let tail = self.tail.index.load(Ordering::SeqCst);
+        head >> SHIFT == tail >> SHIFT
+    }
+
+    /// Called when the last sender leaves: marks the tail, wakes every parked receiver.
+    pub(crate) fn disconnect_senders(&self) {
+        let tail = self.tail.index.fetch_or(MARK_BIT, Ordering::SeqCst);
+        if tail & MARK_BIT == 0 {
+            self.receivers.notify_all();
+        }
+    }
+
+    /// Called when the last receiver leaves: marks the tail so senders fail from now on,
+    /// and drops every message queued (waiting for claimed sends to finish writing).
+    pub(crate) fn disconnect_receivers(&self) {
+        let tail = self.tail.index.fetch_or(MARK_BIT, Ordering::SeqCst);
+        if tail & MARK_BIT == 0 {
+            self.discard_all_messages();
+        }
+    }
+
+    /// Drops every queued message and frees their blocks. Runs once, in the thread that
+    /// dropped the last receiver, so no receiver can be claiming concurrently.
+    fn discard_all_messages(&self) {
+        let backoff = Backoff::new();
+        // Wait until no sender is installing a block: after the mark no new claim can start,
+        // so once off the sentinel the tail is final.
+        let mut tail = loop {
+            // ORDERING: Acquire, as in `start_send`.
+            let tail = self.tail.index.load(Ordering::Acquire);
+            if (tail >> SHIFT) % LAP != BLOCK_CAP {
+                break tail;
+            }
+            backoff.snooze();
+        };
+        let mut head = self.head.index.load(Ordering::Acquire);
+        // Take the head block: a sender that installs the first block after this swap
+        // leaves it for `Drop` to free.
+        let mut block = self.head.block.swap(ptr::null_mut(), Ordering::AcqRel);
+
+        // A sender claimed the first slot but has not published the first block yet.
+        if head >> SHIFT != tail >> SHIFT {
+            while block.is_null() {
+                backoff.snooze();
+                block = self.head.block.swap(ptr::null_mut(), Ordering::AcqRel);
+            }
+        }
+
+        // SAFETY: we are the only receiver, so every slot in `head..tail` is ours to read;
+        // each was claimed by a sender, whose write we wait for.
+        unsafe {
+            while head >> SHIFT != tail >> SHIFT {
+                let offset = (head >> SHIFT) % LAP;
+                if offset < BLOCK_CAP {
+                    let slot = &(*block).slots[offset];
+                    slot.wait_write();
+                    slot.msg.with_mut(|p| (*p).assume_init_drop());
+                } else {
+                    let next = Block::wait_next(block);
+                    Block::free(block);
+                    block = next;
+                }
+                head = head.wrapping_add(1 << SHIFT);
+            }
+            if !block.is_null() {
+                Block::free(block);
+            }
+        }
+        tail &= !MARK_BIT;
+        self.head.index.store(tail, Ordering::Release);
+    }
+}
+
+impl<T> Drop for Channel<T> {
+    fn drop(&mut self) {
+        // `&mut self`: every handle is gone, so no operation is in flight and every claimed
+        // slot in `head..tail` was written.
+        let mut head = self.head.index.load(Ordering::Relaxed) & !MARK_BIT;
+        let tail = self.tail.index.load(Ordering::Relaxed) & !MARK_BIT;
+        let mut block = self.head.block.load(Ordering::Relaxed);
+
+        // SAFETY: exclusive access; slots in `head..tail` hold written, unread messages.
+        unsafe {
+            while head != tail {
+                let offset = (head >> SHIFT) % LAP;
+                if offset < BLOCK_CAP {
+                    let slot = &(*block).slots[offset];
+                    slot.msg.with_mut(|p| (*p).assume_init_drop());
+                } else {
+                    let next = (*block).next.load(Ordering::Relaxed);
+                    Block::free(block);
+                    block = next;
+                }
+                head = head.wrapping_add(1 << SHIFT);
+            }
+            if !block.is_null() {
+                Block::free(block);
+            }
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! The channel flavors. Each is a self-contained queue protocol behind the same handles.
+
+pub(crate) mod list;

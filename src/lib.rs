@@ -1,0 +1,73 @@
+//! Fast, lock-free, model-checked multi-producer multi-consumer channels.
+//!
+//! panama is a drop-in replacement for [crossbeam-channel] 0.5 and for
+//! [`std::sync::mpsc`]: the same functions, handles, methods and error types, with the same
+//! behaviour on disconnection and timeouts.
+//!
+//! # Hello, world
+//!
+#![cfg_attr(not(panama_loom), doc = "```")]
+#![cfg_attr(panama_loom, doc = "```ignore")]
+//! use std::thread;
+//!
+//! let (s, r) = panama::unbounded();
+//! thread::spawn(move || s.send("Hello, world!").unwrap());
+//! assert_eq!(r.recv(), Ok("Hello, world!"));
+//! ```
+//!
+//! # Flavors
+//!
+//! - [`unbounded`] (std's name: [`channel`]): never full; memory grows with the messages
+//!   queued and is given back as they are received.
+//!
+//! # Sharing and disconnection
+//!
+//! Both [`Sender`] and [`Receiver`] can be cloned and sent to other threads. When every
+//! sender is gone, receivers get the messages left and then [`RecvError`]. When every
+//! receiver is gone, the messages left are dropped and sends fail with [`SendError`],
+//! which hands the message back.
+//!
+//! # Blocking
+//!
+//! A blocked operation spins briefly, then parks its thread; the other side unparks it.
+//! There is no lock on any path. Timeouts as large as [`Duration::MAX`] wait forever.
+//!
+//! [crossbeam-channel]: https://docs.rs/crossbeam-channel/0.5
+//! [`Duration::MAX`]: std::time::Duration::MAX
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
+
+/// The opening fence of a doc example: ignored in a loom build, where the library's atomics
+/// only work inside a loom model (build.rs explains `panama_loom`).
+#[cfg(not(panama_loom))]
+macro_rules! doctest {
+    () => {
+        "```"
+    };
+}
+#[cfg(panama_loom)]
+macro_rules! doctest {
+    () => {
+        "```ignore"
+    };
+}
+pub(crate) use doctest;
+
+mod channel;
+mod counter;
+mod error;
+mod flavors;
+mod sync;
+mod waiter;
+
+pub use crate::channel::{channel, unbounded, IntoIter, Iter, Receiver, Sender, TryIter};
+pub use crate::error::{
+    RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
+};
+
+/// Internals that the loom models in `loom-tests/` drive directly. Only in loom builds.
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod __loom {
+    pub use crate::waiter::{block_on, Deadline, Registry, Waiter};
+}

@@ -1,0 +1,474 @@
+//! The waiter registry: where a blocked operation parks and how the other side wakes it.
+//!
+//! A thread that must wait creates a [`Waiter`] (its per-wait state plus what to wake), and
+//! registers it in the [`Registry`] of the side it waits on (receivers wait in the
+//! channel's "receivers" registry for a message; senders of a bounded channel wait in the
+//! "senders" registry for room). The other side, after changing the channel, calls
+//! [`Registry::notify_one`] or, on disconnection, [`Registry::notify_all`].
+//!
+//! # Implementation notes
+//!
+//! ## Exactly one winner per wait
+//!
+//! A waiter's `state` starts at [`WAITING`]. Whoever moves it away from `WAITING` with a
+//! compare-and-swap owns the outcome: a notifier stores the operation id it selects
+//! (`>= FIRST_OP`), the waiter itself stores [`ABORTED`] when it gives up (timeout, or it
+//! found its operation ready on its own). A waiter registered in several registries at once
+//! (a thread in `select`, each registration carrying a different operation id) is therefore
+//! woken for exactly one operation, and a notification can never be "half delivered" to a
+//! waiter that is leaving. An async task will be the same `Waiter` with a `Waker` instead of
+//! a `Thread` to wake; nothing else changes.
+//!
+//! ## The registry is lock-free, by combining
+//!
+//! Registration pushes a node onto `incoming`, a Treiber stack (a push is one CAS; nodes are
+//! never popped individually, so there is no ABA and no reclamation problem). Serving
+//! notifications is done by one thread at a time, the *combiner*: the thread whose increment
+//! of `requests` took it from zero. A notifier that finds `requests` non-zero just leaves its
+//! request (counted in `notifications`) and returns at once; the running combiner sees that
+//! `requests` changed when it tries to reset it to zero, and makes another pass. No thread
+//! ever waits for another thread inside the registry.
+//!
+//! In a pass the combiner takes the whole `incoming` stack with one swap, appends it (oldest
+//! first) to `parked`, a FIFO queue only the combiner touches, and walks `parked`: nodes
+//! whose waiter has left are freed, and the oldest live waiters are selected and unparked,
+//! as many as there are pending notifications (all of them once the registry is closed).
+//! Because `parked` is owned by the combiner role, waiters are woken in registration order.
+//!
+//! A waiter that leaves without being selected (timeout, or it found its operation ready
+//! after registering) requests a pass too, with no notification, so that its node is freed
+//! promptly: the registry holds at most one node per live waiter plus those not yet swept.
+//!
+//! ## No lost wake-up (the Dekker pair)
+//!
+//! Waiter: `waiters += 1` (SeqCst), push its node, `fence(SeqCst)`, re-check the channel,
+//! park only if still not ready.
+//! Notifier: change the channel (publish a message, free a slot, disconnect),
+//! `fence(SeqCst)`, load `waiters`; if non-zero, request a pass.
+//!
+//! The two fences are ordered in the single total order of SeqCst fences. If the notifier's
+//! fence comes first, the waiter's re-check (after its fence) sees the notifier's change and
+//! it does not park. If the waiter's fence comes first, the notifier's load sees the
+//! increment and requests a pass, and that pass's swap of `incoming` (a SeqCst RMW that
+//! follows the notifier's fence in the total order, through the SeqCst RMWs on `requests`)
+//! sees the waiter's node. When nobody waits, a notifier pays one fence and one load of a
+//! line nobody writes: no registry traffic.
+
+use std::ptr;
+use std::time::Instant;
+
+use crate::sync::thread::{self, Thread};
+use crate::sync::{fence, Arc, AtomicBool, AtomicPtr, AtomicUsize, Ordering, UnsafeCell};
+
+/// `Waiter::state`: still waiting, nobody has claimed this wait yet.
+const WAITING: usize = 0;
+/// `Waiter::state`: the waiter gave up (timed out, or completed its operation by itself).
+const ABORTED: usize = 1;
+/// The smallest operation id a notifier can select. Channel operations use ids from here up.
+pub(crate) const FIRST_OP: usize = 2;
+
+/// When a blocking operation gives up.
+#[derive(Clone, Copy, Debug)]
+pub enum Deadline {
+    /// Wait for as long as it takes.
+    Never,
+    /// Give up at this instant.
+    At(Instant),
+}
+
+impl Deadline {
+    /// The deadline `timeout` from now; a timeout too large to represent never expires.
+    pub(crate) fn after(timeout: std::time::Duration) -> Deadline {
+        match Instant::now().checked_add(timeout) {
+            Some(at) => Deadline::At(at),
+            None => Deadline::Never,
+        }
+    }
+
+    /// Whether the deadline has passed.
+    pub(crate) fn expired(self) -> bool {
+        match self {
+            Deadline::Never => false,
+            Deadline::At(at) => Instant::now() >= at,
+        }
+    }
+}
+
+/// One blocking operation's wait: who to wake, and which operation (if any) woke it.
+#[derive(Debug)]
+pub struct Waiter {
+    /// [`WAITING`], [`ABORTED`], or the id (`>= FIRST_OP`) of the operation selected.
+    state: AtomicUsize,
+    /// The parked thread. (An async waiter will hold a `Waker` here instead.)
+    thread: Thread,
+}
+
+impl Waiter {
+    /// A new wait for the current thread.
+    pub(crate) fn current() -> Arc<Waiter> {
+        Arc::new(Waiter {
+            state: AtomicUsize::new(WAITING),
+            thread: thread::current(),
+        })
+    }
+
+    /// Tries to claim this wait for operation `op`. Returns `true` if it was still waiting,
+    /// in which case the caller must [`unpark`](Waiter::unpark) it.
+    fn try_select(&self, op: usize) -> bool {
+        debug_assert!(op >= FIRST_OP);
+        // ORDERING: AcqRel. Release publishes what the notifier did before selecting (for a
+        // future direct handoff, the message it wrote) to the waiter's Acquire load in
+        // `wait`; Acquire pairs with the waiter's Release in `abort` is not needed (the
+        // CAS only fails then), but keeps the claim ordered after anything the waiter did
+        // before registering.
+        self.state
+            .compare_exchange(WAITING, op, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
+    }
+
+    /// Wakes the waiter after a successful [`try_select`](Waiter::try_select).
+    fn unpark(&self) {
+        self.thread.unpark();
+    }
+
+    /// Gives up the wait. Returns `Ok(())` if nobody had selected it, or `Err(op)` with the
+    /// operation a notifier selected first (the caller then owes that operation one more try).
+    pub(crate) fn abort(&self) -> Result<(), usize> {
+        // ORDERING: Acquire on failure pairs with the notifier's Release in `try_select`.
+        match self
+            .state
+            .compare_exchange(WAITING, ABORTED, Ordering::Acquire, Ordering::Acquire)
+        {
+            Ok(_) => Ok(()),
+            Err(op) => Err(op),
+        }
+    }
+
+    /// Parks until a notifier selects this wait or the deadline passes. Returns the
+    /// selected operation, or `None` if the deadline passed first (the caller then calls
+    /// [`abort`](Waiter::abort), which may still find it selected).
+    pub(crate) fn wait(&self, deadline: Deadline) -> Option<usize> {
+        loop {
+            // ORDERING: Acquire pairs with the Release of the notifier's `try_select`.
+            let state = self.state.load(Ordering::Acquire);
+            if state != WAITING {
+                return Some(state);
+            }
+            // `park` may return spuriously, and an `unpark` that came before it makes it
+            // return at once: both end up back at the state check above.
+            match deadline {
+                Deadline::Never => thread::park(),
+                Deadline::At(at) => {
+                    let now = Instant::now();
+                    if now >= at {
+                        return None;
+                    }
+                    thread::park_timeout(at - now);
+                }
+            }
+        }
+    }
+}
+
+/// A registered wait: the waiter and the operation this registration stands for.
+struct Node {
+    waiter: Arc<Waiter>,
+    op: usize,
+    next: *mut Node,
+}
+
+/// The combiner's FIFO queue of registrations, oldest first.
+#[derive(Debug)]
+struct Parked {
+    head: *mut Node,
+    tail: *mut Node,
+}
+
+/// Where the waiters of one side of one channel park.
+#[derive(Debug)]
+pub struct Registry {
+    /// Waiters between registering and leaving. Notifiers skip the registry when it is 0.
+    waiters: AtomicUsize,
+    /// Newly registered nodes, newest first (a Treiber stack; only pushed, and taken whole).
+    incoming: AtomicPtr<Node>,
+    /// Requests for a pass not yet served. Non-zero exactly while a combiner runs.
+    requests: AtomicUsize,
+    /// Notifications not yet delivered by a pass.
+    notifications: AtomicUsize,
+    /// Set (forever) on disconnection: from then on every pass wakes every waiter.
+    closed: AtomicBool,
+    /// Registrations already moved out of `incoming`. Only the combiner touches it.
+    parked: UnsafeCell<Parked>,
+}
+
+// SAFETY: the raw node pointers are owned by the registry; `incoming` is only manipulated
+// with atomic operations, and `parked` only by the single combiner (see the module notes).
+// Nodes hold `Arc<Waiter>`, which is Send + Sync.
+unsafe impl Send for Registry {}
+// SAFETY: as above; all shared access goes through atomics or the combiner role.
+unsafe impl Sync for Registry {}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new() -> Registry {
+        Registry {
+            waiters: AtomicUsize::new(0),
+            incoming: AtomicPtr::new(ptr::null_mut()),
+            requests: AtomicUsize::new(0),
+            notifications: AtomicUsize::new(0),
+            closed: AtomicBool::new(false),
+            parked: UnsafeCell::new(Parked {
+                head: ptr::null_mut(),
+                tail: ptr::null_mut(),
+            }),
+        }
+    }
+
+    /// Registers `waiter` for operation `op`. The caller must then re-check its operation
+    /// and park only if it is still not ready, and must call [`leave`](Registry::leave)
+    /// once it stops waiting, whatever the outcome.
+    pub(crate) fn register(&self, waiter: &Arc<Waiter>, op: usize) {
+        self.waiters.fetch_add(1, Ordering::SeqCst);
+        let node = Box::into_raw(Box::new(Node {
+            waiter: waiter.clone(),
+            op,
+            next: ptr::null_mut(),
+        }));
+        let mut head = self.incoming.load(Ordering::Relaxed);
+        loop {
+            // SAFETY: `node` is ours until the CAS below publishes it.
+            unsafe { (*node).next = head };
+            // ORDERING: Release publishes the node's fields to the combiner's swap.
+            match self.incoming.compare_exchange_weak(
+                head,
+                node,
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(current) => head = current,
+            }
+        }
+        // ORDERING: the waiter's half of the Dekker pair (module notes): orders the push
+        // and the `waiters` increment before the caller's re-check of the channel.
+        fence(Ordering::SeqCst);
+    }
+
+    /// Ends a wait that [`register`](Registry::register) began. `selected` says whether a
+    /// notifier selected it; if not, its node is dead and a pass is requested to free it.
+    pub(crate) fn leave(&self, selected: bool) {
+        self.waiters.fetch_sub(1, Ordering::Relaxed);
+        if !selected {
+            self.request_pass();
+        }
+    }
+
+    /// Wakes one waiter, if any is registered. Call after making the channel ready for it.
+    #[inline]
+    pub fn notify_one(&self) {
+        // ORDERING: the notifier's half of the Dekker pair (module notes).
+        fence(Ordering::SeqCst);
+        if self.waiters.load(Ordering::Relaxed) != 0 {
+            self.notify_one_slow();
+        }
+    }
+
+    #[cold]
+    fn notify_one_slow(&self) {
+        self.notifications.fetch_add(1, Ordering::Relaxed);
+        self.request_pass();
+    }
+
+    /// Wakes every registered waiter, now and in every later pass. Call on disconnection.
+    pub fn notify_all(&self) {
+        self.closed.store(true, Ordering::Relaxed);
+        // ORDERING: pairs with the waiter's fence in `register`, as in `notify_one`; the
+        // `closed` store is read by the combiner after the SeqCst RMWs on `requests`.
+        fence(Ordering::SeqCst);
+        self.request_pass();
+    }
+
+    /// Asks for a pass; runs it (and any requested meanwhile) if no combiner is running.
+    fn request_pass(&self) {
+        // ORDERING: SeqCst RMWs on `requests` chain every requester to the combiner that
+        // serves it (module notes); Acquire in them also hands `parked` from one combiner
+        // to the next.
+        if self.requests.fetch_add(1, Ordering::SeqCst) == 0 {
+            self.combine();
+        }
+    }
+
+    /// Runs passes until no request is left. Only the thread that took `requests` from 0
+    /// calls this, so it alone owns `parked` until it sets `requests` back to 0.
+    fn combine(&self) {
+        let mut seen = 1;
+        loop {
+            let notifications = self.notifications.swap(0, Ordering::Acquire);
+            self.pass(notifications);
+            // ORDERING: SeqCst; Release hands `parked` to the next combiner, and a failure
+            // (Acquire) shows us every request, and so every notification, counted so far.
+            match self
+                .requests
+                .compare_exchange(seen, 0, Ordering::SeqCst, Ordering::SeqCst)
+            {
+                Ok(_) => return,
+                Err(current) => seen = current,
+            }
+        }
+    }
+
+    /// One pass: take `incoming`, sweep dead nodes, wake up to `notifications` waiters (all
+    /// of them if closed).
+    fn pass(&self, mut notifications: usize) {
+        // ORDERING: this fence follows, in the total order of SeqCst fences, the fence of
+        // every notifier whose request we serve (their requests reached us through the RMWs
+        // on `requests`, so their fences happen before this one). A waiter whose fence came
+        // before theirs pushed its node before that fence, so the swap below sees the node.
+        fence(Ordering::SeqCst);
+        // ORDERING: Acquire pairs with the push's Release: the node's fields are visible.
+        let mut batch = self.incoming.swap(ptr::null_mut(), Ordering::Acquire);
+        let closed = self.closed.load(Ordering::Relaxed);
+        self.parked.with_mut(|parked| {
+            // SAFETY: only the combiner reaches here, and it owns `parked` (see `combine`).
+            let parked = unsafe { &mut *parked };
+            // Reverse the batch (newest first) onto the tail of `parked` (oldest first).
+            let mut reversed: *mut Node = ptr::null_mut();
+            let batch_tail = batch;
+            while !batch.is_null() {
+                // SAFETY: the swap gave us the batch; its nodes are ours alone.
+                let next = unsafe { (*batch).next };
+                // SAFETY: as above.
+                unsafe { (*batch).next = reversed };
+                reversed = batch;
+                batch = next;
+            }
+            if !reversed.is_null() {
+                if parked.tail.is_null() {
+                    parked.head = reversed;
+                } else {
+                    // SAFETY: `parked.tail` is a live node owned by the combiner.
+                    unsafe { (*parked.tail).next = reversed };
+                }
+                parked.tail = batch_tail;
+            }
+
+            // Walk the queue, unlinking nodes that are dead or that we select.
+            let mut prev: *mut Node = ptr::null_mut();
+            let mut cur = parked.head;
+            while !cur.is_null() {
+                // SAFETY: nodes in `parked` are live and owned by the combiner.
+                let node = unsafe { &*cur };
+                let next = node.next;
+                let remove = if closed || notifications > 0 {
+                    if node.waiter.try_select(node.op) {
+                        node.waiter.unpark();
+                        notifications = notifications.saturating_sub(1);
+                        true
+                    } else {
+                        true // It had already left or been selected elsewhere: dead.
+                    }
+                } else {
+                    // ORDERING: Relaxed: a stale WAITING only keeps the node one pass longer.
+                    node.waiter.state.load(Ordering::Relaxed) != WAITING
+                };
+                if remove {
+                    if prev.is_null() {
+                        parked.head = next;
+                    } else {
+                        // SAFETY: `prev` is a live node of `parked`.
+                        unsafe { (*prev).next = next };
+                    }
+                    if parked.tail == cur {
+                        parked.tail = prev;
+                    }
+                    // SAFETY: the node is unlinked; it came from `Box::into_raw` in
+                    // `register`, and no one else holds a pointer to it.
+                    drop(unsafe { Box::from_raw(cur) });
+                } else {
+                    prev = cur;
+                }
+                cur = next;
+            }
+        });
+    }
+}
+
+impl Default for Registry {
+    fn default() -> Registry {
+        Registry::new()
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        // No waiter can be registered once the channel is being dropped: every blocking
+        // call borrows a handle. Free whatever nodes were not swept yet.
+        let incoming = self.incoming.swap(ptr::null_mut(), Ordering::Relaxed);
+        let parked = self.parked.with_mut(|p| {
+            // SAFETY: `&mut self`: nobody else can touch `parked`.
+            unsafe { (*p).head }
+        });
+        for mut cur in [incoming, parked] {
+            while !cur.is_null() {
+                // SAFETY: each node came from `Box::into_raw` and is in exactly one list.
+                let boxed = unsafe { Box::from_raw(cur) };
+                cur = boxed.next;
+            }
+        }
+    }
+}
+
+/// Runs `attempt` until it returns `Some`, waiting on `registry` between attempts: first a
+/// short spin ([`Backoff`]), then registration, a re-check, and parking. Returns `None` if
+/// the deadline passes first.
+///
+/// `attempt` must return `Some` once the operation completed or can never complete
+/// (disconnection), and `None` when it should wait for a notification on `registry`.
+///
+/// [`Backoff`]: crate::sync::Backoff
+pub fn block_on<R>(
+    registry: &Registry,
+    deadline: Deadline,
+    mut attempt: impl FnMut() -> Option<R>,
+) -> Option<R> {
+    let backoff = crate::sync::Backoff::new();
+    loop {
+        if let Some(done) = attempt() {
+            return Some(done);
+        }
+        if !backoff.is_completed() {
+            backoff.snooze();
+            continue;
+        }
+        if deadline.expired() {
+            return None;
+        }
+
+        let waiter = Waiter::current();
+        registry.register(&waiter, FIRST_OP);
+        // The re-check: after `register`'s fence, either we see the other side's change or
+        // it sees us registered (module notes).
+        if let Some(done) = attempt() {
+            let selected = waiter.abort().is_err();
+            registry.leave(selected);
+            if selected {
+                // A notifier chose us while we completed on our own, so its notification
+                // may stand for something we did not take (another thread's message, say).
+                // Hand it on, or a waiter still parked could miss it.
+                registry.notify_one_slow();
+            }
+            return Some(done);
+        }
+        let selected = match waiter.wait(deadline) {
+            Some(_) => true,
+            None => waiter.abort().is_err(),
+        };
+        registry.leave(selected);
+        if !selected {
+            // Timed out. A last attempt, so that a message that arrived right at the
+            // deadline is not left behind.
+            return attempt();
+        }
+        backoff.reset();
+    }
+}
