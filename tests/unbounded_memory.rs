@@ -1,0 +1,163 @@
+//! Heap usage of the unbounded flavor, measured by a counting global allocator: memory stays
+//! bounded while messages flow, blocks are freed while draining (not only at drop), and
+//! dropping the channel gives everything back.
+//!
+//! The allocator counter is process-global, so this file holds a single test function; its
+//! phases run one after another.
+#![cfg(not(loom))]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicIsize, Ordering};
+use std::thread;
+
+use panama::unbounded;
+
+/// Wraps the system allocator and tracks the number of live heap bytes.
+struct Counting;
+
+static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
+
+// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so the
+// `GlobalAlloc` contract is upheld by `System`; the counter updates have no effect on memory.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded verbatim; the caller upholds `alloc`'s contract.
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            LIVE_BYTES.fetch_add(layout.size() as isize, Ordering::SeqCst);
+        }
+        p
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded verbatim; the caller upholds `alloc_zeroed`'s contract.
+        let p = unsafe { System.alloc_zeroed(layout) };
+        if !p.is_null() {
+            LIVE_BYTES.fetch_add(layout.size() as isize, Ordering::SeqCst);
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE_BYTES.fetch_sub(layout.size() as isize, Ordering::SeqCst);
+        // SAFETY: forwarded verbatim; the caller upholds `dealloc`'s contract.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: forwarded verbatim; the caller upholds `realloc`'s contract.
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            LIVE_BYTES.fetch_add(new_size as isize - layout.size() as isize, Ordering::SeqCst);
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+fn live() -> isize {
+    LIVE_BYTES.load(Ordering::SeqCst)
+}
+
+const MIB: isize = 1 << 20;
+
+#[test]
+fn channel_memory_is_bounded_and_reclaimed() {
+    let total: u64 = if cfg!(miri) { 20_000 } else { 1_000_000 };
+    let round: u64 = if cfg!(miri) { 1_000 } else { 10_000 };
+
+    // Warm up anything std initializes lazily on the first thread spawn, so it is not
+    // mistaken for channel memory below.
+    thread::spawn(|| ()).join().unwrap();
+
+    let before_channel = live();
+    let (tx, rx) = unbounded::<u64>();
+    let baseline = live();
+
+    // Phase 1: rounds of "send `round`, receive `round`" on one thread.
+    let mut peak = 0;
+    let mut sent = 0;
+    while sent < total {
+        for i in 0..round {
+            tx.send(sent + i).unwrap();
+        }
+        peak = peak.max(live() - baseline);
+        for i in 0..round {
+            assert_eq!(rx.try_recv(), Ok(sent + i));
+        }
+        sent += round;
+    }
+    let after_rounds = live() - baseline;
+    assert!(
+        after_rounds < MIB,
+        "after {total} messages in rounds of {round}, channel holds {after_rounds} bytes (peak {peak})"
+    );
+
+    // Phase 2: a producer thread and a consumer thread running concurrently. Plain
+    // spawn + join (not scoped threads) so each thread has fully exited, thread-locals and
+    // all, before we measure.
+    let producer = {
+        let tx = tx.clone();
+        thread::spawn(move || {
+            for i in 0..total {
+                tx.send(i).unwrap();
+            }
+        })
+    };
+    let consumer = {
+        let rx = rx.clone();
+        thread::spawn(move || {
+            for i in 0..total {
+                assert_eq!(rx.recv(), Ok(i));
+            }
+        })
+    };
+    producer.join().unwrap();
+    consumer.join().unwrap();
+    let after_concurrent = live() - baseline;
+    assert!(
+        after_concurrent < MIB,
+        "after a concurrent run of {total} messages, channel holds {after_concurrent} bytes"
+    );
+
+    // Phase 3: a large backlog, then drain it. The backlog must really be on the heap (this
+    // also proves the counting allocator sees the channel's allocations) and draining must
+    // free blocks as it goes, while the channel is still alive.
+    for i in 0..total {
+        tx.send(i).unwrap();
+    }
+    let backlog = live() - baseline;
+    let payload = (total as usize * std::mem::size_of::<u64>()) as isize;
+    assert!(
+        backlog >= payload,
+        "{total} queued u64s occupy only {backlog} bytes: allocator not counting?"
+    );
+    for i in 0..total {
+        assert_eq!(rx.recv(), Ok(i));
+    }
+    let after_drain = live() - baseline;
+    assert!(
+        after_drain < MIB,
+        "after draining a backlog of {total} ({backlog} bytes), channel still holds {after_drain} bytes"
+    );
+
+    // Phase 4: a backlog left in the channel is freed when the channel is dropped.
+    for i in 0..total / 10 {
+        tx.send(i).unwrap();
+    }
+    assert!(live() - baseline > 0);
+    drop(tx);
+    drop(rx);
+    let leaked = live() - before_channel;
+    eprintln!(
+        "channel bytes: after rounds {after_rounds} (peak {peak}), after concurrent \
+         {after_concurrent}, backlog {backlog}, after drain {after_drain}, after drop {leaked}"
+    );
+    assert!(
+        leaked <= 0,
+        "dropping the channel left {leaked} bytes allocated (live {}, before channel {before_channel})",
+        live()
+    );
+}
