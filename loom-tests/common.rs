@@ -1,0 +1,11 @@
+//! Shared by the loom models: the model runner with CI's default preemption bound.
+
+/// Runs `f` under loom. `LOOM_MAX_PREEMPTIONS` wins if set; otherwise the bound is 3, so
+/// that the plain `RUSTFLAGS="--cfg loom" cargo test` finishes in bounded time.
+pub fn model<F: Fn() + Sync + Send + 'static>(f: F) {
+    let mut builder = loom::model::Builder::new();
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = Some(3);
+    }
+    builder.check(f);
+}
