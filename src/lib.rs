@@ -71,3 +71,8 @@ pub use crate::error::{
 pub mod __loom {
     pub use crate::waiter::{block_on, Deadline, Registry, Waiter};
 }
+
+/// The README's examples, compiled and run as doctests (not in a loom build).
+#[cfg(all(doctest, not(panama_loom)))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
