@@ -54,6 +54,11 @@ mod imp {
 
     /// Exponential spin-then-yield backoff for short waits (crossbeam's).
     pub(crate) use crossbeam_utils::Backoff;
+
+    /// See the loom version: in std this is nothing, because the accesses it sits between
+    /// are SeqCst, and C++20 (so Rust) puts SeqCst accesses and fences in one total order.
+    #[inline(always)]
+    pub(crate) fn seqcst_accesses_ordered() {}
 }
 
 #[cfg(loom)]
@@ -76,6 +81,16 @@ mod imp {
     pub(crate) mod alloc {
         pub(crate) use loom::alloc::{alloc, dealloc};
         pub(crate) use std::alloc::{handle_alloc_error, Layout};
+    }
+
+    /// Loom models SeqCst loads, stores and RMWs as acquire/release, so an argument that
+    /// rests on the total order of SeqCst *accesses* (two SeqCst accesses to different
+    /// locations, in one thread, ordered for every other thread) fails in a model though it
+    /// holds in Rust. Code that relies on that order calls this between the two accesses:
+    /// under loom it is a SeqCst fence, which loom models exactly and which gives the model
+    /// the same ordering; in std it is nothing.
+    pub(crate) fn seqcst_accesses_ordered() {
+        loom::sync::atomic::fence(loom::sync::atomic::Ordering::SeqCst);
     }
 
     /// Backoff for loom: every step yields to the scheduler, so that a spin loop lets the

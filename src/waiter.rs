@@ -266,9 +266,10 @@ impl Registry {
     /// Wakes one waiter, if any is registered. Call after making the channel ready for it.
     #[inline]
     pub fn notify_one(&self) {
-        // ORDERING: the notifier's half of the Dekker pair (module notes).
-        fence(Ordering::SeqCst);
-        if self.waiters.load(Ordering::Relaxed) != 0 {
+        // ORDERING: the notifier's half of the Dekker pair (module notes): the caller's
+        // change included a SeqCst RMW, and this SeqCst load follows it in the total order.
+        crate::sync::seqcst_accesses_ordered();
+        if self.waiters.load(Ordering::SeqCst) != 0 {
             self.notify_one_slow();
         }
     }
