@@ -41,18 +41,29 @@
 //!
 //! ## No lost wake-up (the Dekker pair)
 //!
-//! Waiter: `waiters += 1` (SeqCst), push its node, `fence(SeqCst)`, re-check the channel,
-//! park only if still not ready.
-//! Notifier: change the channel (publish a message, free a slot, disconnect),
-//! `fence(SeqCst)`, load `waiters`; if non-zero, request a pass.
+//! Waiter: `waiters += 1` (SeqCst RMW), push its node, `fence(SeqCst)`, re-check the
+//! channel, park only if still not ready.
+//! Notifier: change the channel with a SeqCst RMW (the list's tail claim, a disconnection
+//! mark), then load `waiters` with SeqCst; if non-zero, request a pass.
 //!
-//! The two fences are ordered in the single total order of SeqCst fences. If the notifier's
-//! fence comes first, the waiter's re-check (after its fence) sees the notifier's change and
-//! it does not park. If the waiter's fence comes first, the notifier's load sees the
-//! increment and requests a pass, and that pass's swap of `incoming` (a SeqCst RMW that
-//! follows the notifier's fence in the total order, through the SeqCst RMWs on `requests`)
-//! sees the waiter's node. When nobody waits, a notifier pays one fence and one load of a
-//! line nobody writes: no registry traffic.
+//! C++20 puts all SeqCst accesses and fences in one total order `S` that agrees with
+//! "coherence-ordered before". Suppose the notifier's load `L` misses the waiter's increment
+//! `R` and the waiter's re-check `T` misses the notifier's change `C`. Then `L` precedes `R`
+//! in `S` (both SeqCst, `L` reads before `R`); `R` precedes the waiter's fence `F` (program
+//! order); `F` precedes `C` (a SeqCst fence that happens before `T`, which reads before the
+//! SeqCst `C`); and `C` precedes `L` (program order): a cycle, so one of them sees the other.
+//!
+//! The pass that serves the request starts with `fence(SeqCst)`. The notifier's `C` strongly
+//! happens before that fence (through the SeqCst RMWs on `requests`). If the pass's swap of
+//! `incoming` missed the waiter's node, the pass's fence precedes the waiter's fence in `S`,
+//! so `C` does too, and the waiter's re-check sees `C`. Either way nobody sleeps through it.
+//!
+//! When nobody waits a notifier pays one load of a line nobody writes: no registry traffic,
+//! and no fence (on x86 a SeqCst load is a plain load). Loom models SeqCst accesses as
+//! acquire/release, so the loom build puts a fence between `C` and `L`
+//! ([`seqcst_accesses_ordered`]); the model then checks the same ordering.
+//!
+//! [`seqcst_accesses_ordered`]: crate::sync::seqcst_accesses_ordered
 
 use std::ptr;
 use std::time::Instant;
