@@ -13,8 +13,8 @@ use crate::counter::{self, Disconnect, ReceiverRef, SenderRef};
 use crate::error::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
-use crate::flavors::list;
-use crate::waiter::{block_on, Deadline};
+use crate::flavors::{array, list};
+use crate::waiter::Deadline;
 
 impl<T> Disconnect for list::Channel<T> {
     fn disconnect_senders(&self) {
@@ -22,6 +22,15 @@ impl<T> Disconnect for list::Channel<T> {
     }
     fn disconnect_receivers(&self) {
         list::Channel::disconnect_receivers(self);
+    }
+}
+
+impl<T> Disconnect for array::Channel<T> {
+    fn disconnect_senders(&self) {
+        array::Channel::disconnect_senders(self);
+    }
+    fn disconnect_receivers(&self) {
+        array::Channel::disconnect_receivers(self);
     }
 }
 
@@ -74,12 +83,66 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
     unbounded()
 }
 
+/// Creates a channel that holds at most `cap` messages.
+///
+/// A send on a full channel blocks until a receive makes room.
+///
+/// # Panics
+///
+/// Panics if `cap` is 0: zero-capacity (rendezvous) channels are not implemented yet. Also
+/// panics if `cap` is too large to index (more than a quarter of the address space).
+///
+/// # Examples
+///
+#[doc = crate::doctest!()]
+/// use std::time::Duration;
+///
+/// let (s, r) = panama::bounded(1);
+/// s.send(1).unwrap();
+/// assert!(s.is_full());
+/// assert_eq!(s.try_send(2), Err(panama::TrySendError::Full(2)));
+/// assert_eq!(
+///     s.send_timeout(2, Duration::from_millis(1)),
+///     Err(panama::SendTimeoutError::Timeout(2)),
+/// );
+/// assert_eq!(r.recv(), Ok(1));
+/// assert_eq!(s.try_send(2), Ok(()));
+/// ```
+#[must_use]
+pub fn bounded<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
+    assert!(
+        cap > 0,
+        "panama: zero-capacity (rendezvous) channels are not implemented yet"
+    );
+    let (s, r) = counter::new(array::Channel::with_capacity(cap));
+    (
+        Sender {
+            flavor: SenderFlavor::Array(s),
+        },
+        Receiver {
+            flavor: ReceiverFlavor::Array(r),
+        },
+    )
+}
+
+/// Creates a channel that holds at most `cap` messages: std's name for [`bounded`].
+///
+/// # Panics
+///
+/// As [`bounded`].
+#[must_use]
+pub fn sync_channel<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
+    bounded(cap)
+}
+
 enum SenderFlavor<T> {
     List(SenderRef<list::Channel<T>>),
+    Array(SenderRef<array::Channel<T>>),
 }
 
 enum ReceiverFlavor<T> {
     List(ReceiverRef<list::Channel<T>>),
+    Array(ReceiverRef<array::Channel<T>>),
 }
 
 /// The sending side of a channel.
@@ -168,6 +231,16 @@ impl<T> Sender<T> {
     pub fn send(&self, msg: T) -> Result<(), SendError<T>> {
         match &self.flavor {
             SenderFlavor::List(chan) => chan.chan().send(msg).map_err(SendError),
+            SenderFlavor::Array(chan) => {
+                chan.chan()
+                    .send(msg, Deadline::Never)
+                    .map_err(|err| match err {
+                        SendTimeoutError::Disconnected(msg) => SendError(msg),
+                        SendTimeoutError::Timeout(_) => {
+                            unreachable!("a send without deadline timed out")
+                        }
+                    })
+            }
         }
     }
 
@@ -178,6 +251,7 @@ impl<T> Sender<T> {
     pub fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
         match &self.flavor {
             SenderFlavor::List(chan) => chan.chan().send(msg).map_err(TrySendError::Disconnected),
+            SenderFlavor::Array(chan) => chan.chan().try_send(msg),
         }
     }
 
@@ -193,13 +267,14 @@ impl<T> Sender<T> {
         self.send_until(msg, Deadline::At(deadline))
     }
 
-    fn send_until(&self, msg: T, _deadline: Deadline) -> Result<(), SendTimeoutError<T>> {
+    fn send_until(&self, msg: T, deadline: Deadline) -> Result<(), SendTimeoutError<T>> {
         match &self.flavor {
             // Unbounded: never full, so the deadline never matters.
             SenderFlavor::List(chan) => chan
                 .chan()
                 .send(msg)
                 .map_err(SendTimeoutError::Disconnected),
+            SenderFlavor::Array(chan) => chan.chan().send(msg, deadline),
         }
     }
 
@@ -207,6 +282,7 @@ impl<T> Sender<T> {
     pub fn is_empty(&self) -> bool {
         match &self.flavor {
             SenderFlavor::List(chan) => chan.chan().is_empty(),
+            SenderFlavor::Array(chan) => chan.chan().is_empty(),
         }
     }
 
@@ -214,6 +290,7 @@ impl<T> Sender<T> {
     pub fn is_full(&self) -> bool {
         match &self.flavor {
             SenderFlavor::List(_) => false,
+            SenderFlavor::Array(chan) => chan.chan().is_full(),
         }
     }
 
@@ -221,6 +298,7 @@ impl<T> Sender<T> {
     pub fn len(&self) -> usize {
         match &self.flavor {
             SenderFlavor::List(chan) => chan.chan().len(),
+            SenderFlavor::Array(chan) => chan.chan().len(),
         }
     }
 
@@ -228,6 +306,7 @@ impl<T> Sender<T> {
     pub fn capacity(&self) -> Option<usize> {
         match &self.flavor {
             SenderFlavor::List(_) => None,
+            SenderFlavor::Array(chan) => Some(chan.chan().capacity()),
         }
     }
 
@@ -244,6 +323,8 @@ impl<T> Sender<T> {
     pub fn same_channel(&self, other: &Sender<T>) -> bool {
         match (&self.flavor, &other.flavor) {
             (SenderFlavor::List(a), SenderFlavor::List(b)) => a.same_channel(b),
+            (SenderFlavor::Array(a), SenderFlavor::Array(b)) => a.same_channel(b),
+            _ => false,
         }
     }
 }
@@ -252,6 +333,7 @@ impl<T> Clone for Sender<T> {
     fn clone(&self) -> Self {
         let flavor = match &self.flavor {
             SenderFlavor::List(chan) => SenderFlavor::List(chan.clone()),
+            SenderFlavor::Array(chan) => SenderFlavor::Array(chan.clone()),
         };
         Sender { flavor }
     }
@@ -281,13 +363,8 @@ impl<T> Receiver<T> {
     /// every sender is gone.
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         match &self.flavor {
-            ReceiverFlavor::List(chan) => chan.chan().try_recv().map_err(|disconnected| {
-                if disconnected {
-                    TryRecvError::Disconnected
-                } else {
-                    TryRecvError::Empty
-                }
-            }),
+            ReceiverFlavor::List(chan) => chan.chan().try_recv(),
+            ReceiverFlavor::Array(chan) => chan.chan().try_recv(),
         }
     }
 
@@ -322,15 +399,8 @@ impl<T> Receiver<T> {
 
     fn recv_until(&self, deadline: Deadline) -> Result<T, RecvTimeoutError> {
         match &self.flavor {
-            ReceiverFlavor::List(chan) => {
-                let chan = chan.chan();
-                let outcome = block_on(chan.receivers(), deadline, || match chan.try_recv() {
-                    Ok(msg) => Some(Ok(msg)),
-                    Err(true) => Some(Err(RecvTimeoutError::Disconnected)),
-                    Err(false) => None,
-                });
-                outcome.unwrap_or(Err(RecvTimeoutError::Timeout))
-            }
+            ReceiverFlavor::List(chan) => chan.chan().recv(deadline),
+            ReceiverFlavor::Array(chan) => chan.chan().recv(deadline),
         }
     }
 
@@ -338,6 +408,7 @@ impl<T> Receiver<T> {
     pub fn is_empty(&self) -> bool {
         match &self.flavor {
             ReceiverFlavor::List(chan) => chan.chan().is_empty(),
+            ReceiverFlavor::Array(chan) => chan.chan().is_empty(),
         }
     }
 
@@ -345,6 +416,7 @@ impl<T> Receiver<T> {
     pub fn is_full(&self) -> bool {
         match &self.flavor {
             ReceiverFlavor::List(_) => false,
+            ReceiverFlavor::Array(chan) => chan.chan().is_full(),
         }
     }
 
@@ -352,6 +424,7 @@ impl<T> Receiver<T> {
     pub fn len(&self) -> usize {
         match &self.flavor {
             ReceiverFlavor::List(chan) => chan.chan().len(),
+            ReceiverFlavor::Array(chan) => chan.chan().len(),
         }
     }
 
@@ -359,6 +432,7 @@ impl<T> Receiver<T> {
     pub fn capacity(&self) -> Option<usize> {
         match &self.flavor {
             ReceiverFlavor::List(_) => None,
+            ReceiverFlavor::Array(chan) => Some(chan.chan().capacity()),
         }
     }
 
@@ -366,6 +440,8 @@ impl<T> Receiver<T> {
     pub fn same_channel(&self, other: &Receiver<T>) -> bool {
         match (&self.flavor, &other.flavor) {
             (ReceiverFlavor::List(a), ReceiverFlavor::List(b)) => a.same_channel(b),
+            (ReceiverFlavor::Array(a), ReceiverFlavor::Array(b)) => a.same_channel(b),
+            _ => false,
         }
     }
 
@@ -405,6 +481,7 @@ impl<T> Clone for Receiver<T> {
     fn clone(&self) -> Self {
         let flavor = match &self.flavor {
             ReceiverFlavor::List(chan) => ReceiverFlavor::List(chan.clone()),
+            ReceiverFlavor::Array(chan) => ReceiverFlavor::Array(chan.clone()),
         };
         Receiver { flavor }
     }

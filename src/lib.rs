@@ -60,7 +60,9 @@ mod flavors;
 mod sync;
 mod waiter;
 
-pub use crate::channel::{channel, unbounded, IntoIter, Iter, Receiver, Sender, TryIter};
+pub use crate::channel::{
+    bounded, channel, sync_channel, unbounded, IntoIter, Iter, Receiver, Sender, TryIter,
+};
 pub use crate::error::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };

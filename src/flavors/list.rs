@@ -66,9 +66,10 @@ use std::ptr;
 
 use crossbeam_utils::CachePadded;
 
+use crate::error::{RecvTimeoutError, TryRecvError};
 use crate::sync::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 use crate::sync::{AtomicPtr, AtomicUsize, Backoff, Ordering, UnsafeCell, IS_LOOM};
-use crate::waiter::Registry;
+use crate::waiter::{block_on, Deadline, Registry};
 
 /// Positions per lap: one block of slots plus the sentinel. Tiny under loom so that models
 /// cross block boundaries.
@@ -201,7 +202,7 @@ struct Position<T> {
 }
 
 /// A slot claimed by `start_send` or `start_recv`, to be written or read next.
-pub(crate) struct Token<T> {
+struct Token<T> {
     block: *mut Block<T>,
     offset: usize,
 }
@@ -225,7 +226,7 @@ unsafe impl<T: Send> Send for Channel<T> {}
 unsafe impl<T: Send> Sync for Channel<T> {}
 
 /// What `try_recv`-like claiming found when no message could be claimed.
-pub(crate) enum Claim<T> {
+enum Claim<T> {
     /// A slot is claimed; read it with [`Channel::read`].
     Ready(Token<T>),
     /// No message now.
@@ -248,10 +249,6 @@ impl<T> Channel<T> {
             receivers: Registry::new(),
             _marker: PhantomData,
         }
-    }
-
-    pub(crate) fn receivers(&self) -> &Registry {
-        &self.receivers
     }
 
     /// Claims a slot for a send. Returns `None` if the channel is disconnected.
@@ -384,7 +381,7 @@ impl<T> Channel<T> {
 
     /// Claims a slot to receive from, without blocking (it may wait a moment for a sender
     /// that is installing a block or finishing a write it has claimed).
-    pub(crate) fn start_recv(&self) -> Claim<T> {
+    fn start_recv(&self) -> Claim<T> {
         let backoff = Backoff::new();
         // ORDERING: as in `start_send`, for the head.
         let mut head = self.head.index.load(Ordering::Acquire);
@@ -468,7 +465,7 @@ impl<T> Channel<T> {
     ///
     /// # Safety
     /// `token` came from `start_recv` on this channel and is used once.
-    pub(crate) unsafe fn read(&self, token: Token<T>) -> T {
+    unsafe fn read(&self, token: Token<T>) -> T {
         let Token { block, offset } = token;
         // SAFETY: our claimed, unread slot keeps the block alive (see module notes).
         let slot = unsafe { &(*block).slots[offset] };
@@ -492,12 +489,27 @@ impl<T> Channel<T> {
     }
 
     /// Receives a message if one is ready.
-    pub(crate) fn try_recv(&self) -> Result<T, bool> {
+    pub(crate) fn try_recv(&self) -> Result<T, TryRecvError> {
         match self.start_recv() {
             // SAFETY: `token` is fresh from `start_recv`.
             Claim::Ready(token) => Ok(unsafe { self.read(token) }),
-            Claim::Empty => Err(false),
-            Claim::Disconnected => Err(true),
+            Claim::Empty => Err(TryRecvError::Empty),
+            Claim::Disconnected => Err(TryRecvError::Disconnected),
+        }
+    }
+
+    /// Receives, parking while the channel is empty, until `deadline`.
+    pub(crate) fn recv(&self, deadline: Deadline) -> Result<T, RecvTimeoutError> {
+        let claimed = block_on(&self.receivers, deadline, || match self.start_recv() {
+            Claim::Ready(token) => Some(Ok(token)),
+            Claim::Disconnected => Some(Err(())),
+            Claim::Empty => None,
+        });
+        match claimed {
+            // SAFETY: `token` is fresh from `start_recv`.
+            Some(Ok(token)) => Ok(unsafe { self.read(token) }),
+            Some(Err(())) => Err(RecvTimeoutError::Disconnected),
+            None => Err(RecvTimeoutError::Timeout),
         }
     }
 

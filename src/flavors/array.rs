@@ -1,0 +1,431 @@
+//! The bounded flavor: a ring buffer of stamped slots, allocated once.
+//!
+//! The algorithm is Dmitry Vyukov's bounded MPMC queue (also the basis of crossbeam-channel's
+//! array flavor), written anew here, with disconnection and parking added.
+//!
+//! # Implementation notes
+//!
+//! ## Positions and stamps
+//!
+//! `head` and `tail` hold a *position*: `lap * one_lap + index`, where `index < cap` is the
+//! slot and `one_lap` is a power of two above `2 * cap`, so that bit `mark_bit = one_lap / 2`
+//! sits between the index and the lap. On the tail, `mark_bit` means *disconnected*.
+//!
+//! Each slot has a `stamp` saying whose turn it is:
+//! - `stamp == p` (a tail position): the slot is empty, waiting for the sender that claims
+//!   position `p`;
+//! - `stamp == p + 1` (a head position `p`): the slot holds the message for the receiver that
+//!   claims position `p`.
+//!
+//! A send claims position `t` when the slot's stamp is `t`, by a CAS of the tail to the next
+//! position, writes the message and stores `t + 1`. A receive claims position `h` when the
+//! stamp is `h + 1`, by a CAS of the head, reads the message and stores `h + one_lap`: the
+//! position the same slot has on the next lap, which is what the next sender expects.
+//!
+//! If the stamp is one lap behind (`stamp + one_lap == t + 1` for a sender), the slot still
+//! holds last lap's message: the channel is full if the head is a whole lap behind the tail.
+//! Symmetrically a receiver that finds `stamp == h` compares with the tail to tell empty
+//! from a send that claimed the slot but has not finished writing (it then waits a moment).
+//!
+//! ## Invariants
+//! 1. A slot's message is initialized exactly while its stamp is a head position plus one.
+//! 2. The stamp's Release store after writing (or reading) pairs with the Acquire load by
+//!    the next claimant, so it sees the message (or the emptied slot).
+//! 3. Only the thread whose CAS moved the head (tail) past a position touches that
+//!    position's slot, until it stores the next stamp.
+//!
+//! ## Waiting
+//!
+//! Receivers park in `receivers` when empty, senders in `senders` when full. A send wakes one
+//! receiver after publishing, a receive wakes one sender after freeing a slot. The claim CAS
+//! on the tail (head) is the SeqCst RMW the wake-up handshake of `waiter.rs` relies on.
+
+use std::mem::MaybeUninit;
+
+use crossbeam_utils::CachePadded;
+
+use crate::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
+use crate::sync::{AtomicUsize, Backoff, Ordering, UnsafeCell};
+use crate::waiter::{block_on, Deadline, Registry};
+
+/// One place in the ring.
+struct Slot<T> {
+    /// See "Positions and stamps".
+    stamp: AtomicUsize,
+    /// Initialized exactly while `stamp` is a head position plus one.
+    msg: UnsafeCell<MaybeUninit<T>>,
+}
+
+/// A claimed slot, to write (send) or read (receive) next.
+struct Token {
+    index: usize,
+    /// The stamp to store when done.
+    stamp: usize,
+}
+
+/// Why no slot could be claimed.
+enum Busy {
+    /// Full (for a send) or empty (for a receive).
+    Wait,
+    /// Disconnected: for a send, every receiver is gone; for a receive, the channel is also
+    /// empty and every sender is gone.
+    Disconnected,
+}
+
+/// The bounded channel.
+pub(crate) struct Channel<T> {
+    /// Where receivers claim.
+    head: CachePadded<AtomicUsize>,
+    /// Where senders claim; `mark_bit` set means disconnected.
+    tail: CachePadded<AtomicUsize>,
+    buffer: Box<[Slot<T>]>,
+    cap: usize,
+    one_lap: usize,
+    mark_bit: usize,
+    /// Receivers parked on an empty channel.
+    receivers: Registry,
+    /// Senders parked on a full channel.
+    senders: Registry,
+}
+
+// SAFETY: messages of type `T` cross threads through the slots, so `T: Send` is required;
+// every slot is accessed only by the thread that claimed it (invariant 3), and the rest of
+// the state is atomics.
+unsafe impl<T: Send> Send for Channel<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Sync for Channel<T> {}
+
+impl<T> Channel<T> {
+    /// A channel of capacity `cap >= 1`.
+    ///
+    /// # Panics
+    /// If `cap` is 0 or so large that its positions cannot be represented.
+    pub(crate) fn with_capacity(cap: usize) -> Channel<T> {
+        assert!(cap > 0, "capacity must be positive");
+        // `one_lap` must exceed `2 * cap` (room for the index and the mark bit) and leave
+        // lap bits above it.
+        let mark_bit = cap
+            .checked_add(1)
+            .and_then(usize::checked_next_power_of_two)
+            .filter(|m| *m <= usize::MAX / 4)
+            .unwrap_or_else(|| panic!("capacity {cap} is too large for a bounded channel"));
+        let one_lap = mark_bit * 2;
+        let buffer = (0..cap)
+            .map(|i| Slot {
+                // Slot `i` waits for the sender of position `i` on lap 0.
+                stamp: AtomicUsize::new(i),
+                msg: UnsafeCell::new(MaybeUninit::uninit()),
+            })
+            .collect();
+        Channel {
+            head: CachePadded::new(AtomicUsize::new(0)),
+            tail: CachePadded::new(AtomicUsize::new(0)),
+            buffer,
+            cap,
+            one_lap,
+            mark_bit,
+            receivers: Registry::new(),
+            senders: Registry::new(),
+        }
+    }
+
+    pub(crate) fn capacity(&self) -> usize {
+        self.cap
+    }
+
+    /// The position after `pos`: the next index, or index 0 of the next lap.
+    fn next_position(&self, pos: usize) -> usize {
+        let index = pos & (self.mark_bit - 1);
+        if index + 1 < self.cap {
+            pos + 1
+        } else {
+            (pos & !(self.one_lap - 1)).wrapping_add(self.one_lap)
+        }
+    }
+
+    /// Claims a slot to send into.
+    fn start_send(&self) -> Result<Token, Busy> {
+        let backoff = Backoff::new();
+        let mut tail = self.tail.load(Ordering::Relaxed);
+        loop {
+            if tail & self.mark_bit != 0 {
+                return Err(Busy::Disconnected);
+            }
+            let index = tail & (self.mark_bit - 1);
+            let slot = &self.buffer[index];
+            // ORDERING: Acquire pairs with the receiver's Release store of the stamp: once we
+            // see the slot emptied, its previous message has been moved out.
+            let stamp = slot.stamp.load(Ordering::Acquire);
+
+            if stamp == tail {
+                // Our turn: claim the position.
+                // ORDERING: SeqCst, the RMW the wake-up handshake relies on (waiter.rs).
+                match self.tail.compare_exchange_weak(
+                    tail,
+                    self.next_position(tail),
+                    Ordering::SeqCst,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => {
+                        return Ok(Token {
+                            index,
+                            stamp: tail + 1,
+                        })
+                    }
+                    Err(current) => {
+                        tail = current;
+                        backoff.spin();
+                    }
+                }
+            } else if stamp.wrapping_add(self.one_lap) == tail + 1 {
+                // The slot holds last lap's message: full, unless the head moved meanwhile.
+                let head = self.head.load(Ordering::SeqCst);
+                if head.wrapping_add(self.one_lap) == tail {
+                    return Err(Busy::Wait);
+                }
+                backoff.spin();
+                tail = self.tail.load(Ordering::Relaxed);
+            } else {
+                // Another sender claimed this position and we saw a stale tail: reload.
+                backoff.snooze();
+                tail = self.tail.load(Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Writes `msg` into a slot claimed by `start_send`.
+    ///
+    /// # Safety
+    /// `token` came from `start_send` on this channel and is used once.
+    unsafe fn write(&self, token: Token, msg: T) {
+        let slot = &self.buffer[token.index];
+        slot.msg.with_mut(|p| {
+            // SAFETY: the claim gives us the slot alone, and it is empty (invariants 1, 3).
+            unsafe { p.write(MaybeUninit::new(msg)) }
+        });
+        // ORDERING: Release publishes the message to the receiver's Acquire of the stamp.
+        slot.stamp.store(token.stamp, Ordering::Release);
+    }
+
+    /// Claims a slot to receive from.
+    fn start_recv(&self) -> Result<Token, Busy> {
+        let backoff = Backoff::new();
+        let mut head = self.head.load(Ordering::Relaxed);
+        loop {
+            let index = head & (self.mark_bit - 1);
+            let slot = &self.buffer[index];
+            // ORDERING: Acquire pairs with the sender's Release store of the stamp: once we
+            // see the slot full, its message is visible.
+            let stamp = slot.stamp.load(Ordering::Acquire);
+
+            if stamp == head + 1 {
+                // A message for us: claim the position.
+                // ORDERING: SeqCst, the RMW the wake-up handshake relies on (waiter.rs).
+                match self.head.compare_exchange_weak(
+                    head,
+                    self.next_position(head),
+                    Ordering::SeqCst,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => {
+                        return Ok(Token {
+                            index,
+                            stamp: head.wrapping_add(self.one_lap),
+                        })
+                    }
+                    Err(current) => {
+                        head = current;
+                        backoff.spin();
+                    }
+                }
+            } else if stamp == head {
+                // Empty, unless a sender claimed the slot and is still writing.
+                let tail = self.tail.load(Ordering::SeqCst);
+                if tail & !self.mark_bit == head {
+                    return Err(if tail & self.mark_bit != 0 {
+                        Busy::Disconnected
+                    } else {
+                        Busy::Wait
+                    });
+                }
+                backoff.spin();
+                head = self.head.load(Ordering::Relaxed);
+            } else {
+                // Another receiver took this position and we saw a stale head: reload.
+                backoff.snooze();
+                head = self.head.load(Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Reads the message out of a slot claimed by `start_recv`.
+    ///
+    /// # Safety
+    /// `token` came from `start_recv` on this channel and is used once.
+    unsafe fn read(&self, token: Token) -> T {
+        let slot = &self.buffer[token.index];
+        // SAFETY: the claim gives us the slot alone, and it holds a message (invariants 1, 3).
+        let msg = slot.msg.with(|p| unsafe { p.read().assume_init() });
+        // ORDERING: Release says the slot is empty again, to the next sender's Acquire.
+        slot.stamp.store(token.stamp, Ordering::Release);
+        msg
+    }
+
+    /// Completes a send whose slot is claimed: writes, then wakes a receiver.
+    fn finish_send(&self, token: Token, msg: T) {
+        // SAFETY: `token` is fresh from `start_send`.
+        unsafe { self.write(token, msg) };
+        self.receivers.notify_one();
+    }
+
+    /// Completes a receive whose slot is claimed: reads, then wakes a sender.
+    fn finish_recv(&self, token: Token) -> T {
+        // SAFETY: `token` is fresh from `start_recv`.
+        let msg = unsafe { self.read(token) };
+        self.senders.notify_one();
+        msg
+    }
+
+    /// Sends without blocking.
+    pub(crate) fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
+        match self.start_send() {
+            Ok(token) => {
+                self.finish_send(token, msg);
+                Ok(())
+            }
+            Err(Busy::Wait) => Err(TrySendError::Full(msg)),
+            Err(Busy::Disconnected) => Err(TrySendError::Disconnected(msg)),
+        }
+    }
+
+    /// Sends, parking while the channel is full, until `deadline`.
+    pub(crate) fn send(&self, msg: T, deadline: Deadline) -> Result<(), SendTimeoutError<T>> {
+        let claimed = block_on(&self.senders, deadline, || match self.start_send() {
+            Ok(token) => Some(Ok(token)),
+            Err(Busy::Disconnected) => Some(Err(())),
+            Err(Busy::Wait) => None,
+        });
+        match claimed {
+            Some(Ok(token)) => {
+                self.finish_send(token, msg);
+                Ok(())
+            }
+            Some(Err(())) => Err(SendTimeoutError::Disconnected(msg)),
+            None => Err(SendTimeoutError::Timeout(msg)),
+        }
+    }
+
+    /// Receives without blocking.
+    pub(crate) fn try_recv(&self) -> Result<T, TryRecvError> {
+        match self.start_recv() {
+            Ok(token) => Ok(self.finish_recv(token)),
+            Err(Busy::Wait) => Err(TryRecvError::Empty),
+            Err(Busy::Disconnected) => Err(TryRecvError::Disconnected),
+        }
+    }
+
+    /// Receives, parking while the channel is empty, until `deadline`.
+    pub(crate) fn recv(&self, deadline: Deadline) -> Result<T, RecvTimeoutError> {
+        let claimed = block_on(&self.receivers, deadline, || match self.start_recv() {
+            Ok(token) => Some(Ok(token)),
+            Err(Busy::Disconnected) => Some(Err(())),
+            Err(Busy::Wait) => None,
+        });
+        match claimed {
+            Some(Ok(token)) => Ok(self.finish_recv(token)),
+            Some(Err(())) => Err(RecvTimeoutError::Disconnected),
+            None => Err(RecvTimeoutError::Timeout),
+        }
+    }
+
+    /// The number of messages in the channel (exact when no operation is in flight).
+    pub(crate) fn len(&self) -> usize {
+        loop {
+            let tail = self.tail.load(Ordering::SeqCst);
+            let head = self.head.load(Ordering::SeqCst);
+            // A consistent snapshot: the tail did not move while we read the head.
+            if self.tail.load(Ordering::SeqCst) == tail {
+                return self.len_between(head, tail & !self.mark_bit);
+            }
+        }
+    }
+
+    fn len_between(&self, head: usize, tail: usize) -> usize {
+        let hix = head & (self.mark_bit - 1);
+        let tix = tail & (self.mark_bit - 1);
+        if hix < tix {
+            tix - hix
+        } else if hix > tix {
+            self.cap - hix + tix
+        } else if tail == head {
+            0
+        } else {
+            self.cap
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub(crate) fn is_full(&self) -> bool {
+        self.len() == self.cap
+    }
+
+    /// The last sender left: mark the tail, wake every parked receiver.
+    pub(crate) fn disconnect_senders(&self) {
+        if self.tail.fetch_or(self.mark_bit, Ordering::SeqCst) & self.mark_bit == 0 {
+            self.receivers.notify_all();
+        }
+    }
+
+    /// The last receiver left: mark the tail (sends fail from now on), wake every parked
+    /// sender so it gets its message back, and drop the messages still queued.
+    pub(crate) fn disconnect_receivers(&self) {
+        if self.tail.fetch_or(self.mark_bit, Ordering::SeqCst) & self.mark_bit == 0 {
+            self.senders.notify_all();
+            self.discard_all_messages();
+        }
+    }
+
+    /// Drops every queued message. Runs once, in the thread that dropped the last receiver,
+    /// so the head does not move; sends that claimed a slot before the mark are waited for.
+    fn discard_all_messages(&self) {
+        let tail = self.tail.load(Ordering::SeqCst) & !self.mark_bit;
+        let mut head = self.head.load(Ordering::Relaxed);
+        let backoff = Backoff::new();
+        while head != tail {
+            let index = head & (self.mark_bit - 1);
+            let slot = &self.buffer[index];
+            // ORDERING: Acquire pairs with the sender's Release stamp store.
+            while slot.stamp.load(Ordering::Acquire) != head + 1 {
+                backoff.snooze();
+            }
+            // SAFETY: the stamp says the slot holds position `head`'s message, and with no
+            // receiver left we are the only one to take it.
+            slot.msg.with_mut(|p| unsafe { (*p).assume_init_drop() });
+            slot.stamp
+                .store(head.wrapping_add(self.one_lap), Ordering::Release);
+            head = self.next_position(head);
+        }
+        self.head.store(head, Ordering::Release);
+    }
+}
+
+impl<T> Drop for Channel<T> {
+    fn drop(&mut self) {
+        // `&mut self`: no operation is in flight, so every position in `head..tail` holds a
+        // written message.
+        let head = self.head.load(Ordering::Relaxed);
+        let tail = self.tail.load(Ordering::Relaxed) & !self.mark_bit;
+        let len = self.len_between(head, tail);
+        let hix = head & (self.mark_bit - 1);
+        for i in 0..len {
+            let index = (hix + i) % self.cap;
+            // SAFETY: exclusive access, and slot `index` holds a queued message.
+            self.buffer[index]
+                .msg
+                .with_mut(|p| unsafe { (*p).assume_init_drop() });
+        }
+    }
+}
