@@ -13,8 +13,7 @@
 //!
 //! Adding a case is a matter of adding a row:
 //! - a shape: a row in [`SHAPES`];
-//! - a flavor: a row in [`FLAVORS`] (the adapters already build bounded channels, except
-//!   panama's until `panama::bounded` lands);
+//! - a flavor: a row in [`FLAVORS`];
 //! - a library: an implementation of [`Chan`] and a line in [`bench_flavor_shape`].
 
 use std::hint::black_box;
@@ -54,8 +53,6 @@ const SHAPES: &[Shape] = &[
 
 /// The kind of channel under test.
 #[derive(Clone, Copy)]
-// Only `Unbounded` is benchmarked so far; the bounded flavors are wired into the adapters.
-#[allow(dead_code)]
 enum Flavor {
     Unbounded,
     /// A channel of this capacity; 0 is a rendezvous channel.
@@ -71,9 +68,13 @@ impl Flavor {
     }
 }
 
-/// The flavors benchmarked. Add `Flavor::Bounded(0)`, `Flavor::Bounded(1)` and
-/// `Flavor::Bounded(N)` here once panama has bounded channels.
-const FLAVORS: &[Flavor] = &[Flavor::Unbounded];
+/// The flavors benchmarked. `Bounded(0)` joins once panama has the rendezvous flavor;
+/// `Bounded(MESSAGES)` never fills.
+const FLAVORS: &[Flavor] = &[
+    Flavor::Unbounded,
+    Flavor::Bounded(1),
+    Flavor::Bounded(MESSAGES),
+];
 
 /// One channel library, reduced to what the benchmark needs.
 trait Chan {
@@ -101,8 +102,9 @@ impl Chan for Panama {
     fn new(flavor: Flavor) -> Option<(Self::Tx, Self::Rx)> {
         match flavor {
             Flavor::Unbounded => Some(panama::unbounded()),
-            // Becomes `Some(panama::bounded(cap))` once panama has bounded channels.
-            Flavor::Bounded(_) => None,
+            // Zero capacity is not implemented in panama yet.
+            Flavor::Bounded(0) => None,
+            Flavor::Bounded(cap) => Some(panama::bounded(cap)),
         }
     }
     fn clone_rx(rx: &Self::Rx) -> Option<Self::Rx> {

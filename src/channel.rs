@@ -13,7 +13,7 @@ use crate::counter::{self, Disconnect, ReceiverRef, SenderRef};
 use crate::error::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
-use crate::flavors::{array, list};
+use crate::flavors::{array, list, zero};
 use crate::waiter::Deadline;
 
 impl<T> Disconnect for list::Channel<T> {
@@ -22,6 +22,15 @@ impl<T> Disconnect for list::Channel<T> {
     }
     fn disconnect_receivers(&self) {
         list::Channel::disconnect_receivers(self);
+    }
+}
+
+impl<T> Disconnect for zero::Channel<T> {
+    fn disconnect_senders(&self) {
+        self.disconnect();
+    }
+    fn disconnect_receivers(&self) {
+        self.disconnect();
     }
 }
 
@@ -85,16 +94,18 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
 
 /// Creates a channel that holds at most `cap` messages.
 ///
-/// A send on a full channel blocks until a receive makes room.
+/// A send on a full channel blocks until a receive makes room. With `cap == 0` the channel
+/// is a rendezvous: a send completes only when a receiver takes the message, `try_send`
+/// succeeds only if a receiver is already waiting, and `try_recv` only if a sender is.
 ///
 /// # Panics
 ///
-/// Panics if `cap` is 0: zero-capacity (rendezvous) channels are not implemented yet. Also
-/// panics if `cap` is too large to index (more than a quarter of the address space).
+/// Panics if `cap` is too large to index (more than a quarter of the address space).
 ///
 /// # Examples
 ///
 #[doc = crate::doctest!()]
+/// use std::thread;
 /// use std::time::Duration;
 ///
 /// let (s, r) = panama::bounded(1);
@@ -107,13 +118,27 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
 /// );
 /// assert_eq!(r.recv(), Ok(1));
 /// assert_eq!(s.try_send(2), Ok(()));
+///
+/// // A rendezvous: the send returns once the receiver has the message.
+/// let (s, r) = panama::bounded(0);
+/// assert_eq!(s.try_send(1), Err(panama::TrySendError::Full(1))); // nobody waiting
+/// let t = thread::spawn(move || r.recv().unwrap());
+/// s.send(2).unwrap();
+/// assert_eq!(t.join().unwrap(), 2);
 /// ```
 #[must_use]
 pub fn bounded<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
-    assert!(
-        cap > 0,
-        "panama: zero-capacity (rendezvous) channels are not implemented yet"
-    );
+    if cap == 0 {
+        let (s, r) = counter::new(zero::Channel::new());
+        return (
+            Sender {
+                flavor: SenderFlavor::Zero(s),
+            },
+            Receiver {
+                flavor: ReceiverFlavor::Zero(r),
+            },
+        );
+    }
     let (s, r) = counter::new(array::Channel::with_capacity(cap));
     (
         Sender {
@@ -138,11 +163,13 @@ pub fn sync_channel<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
 enum SenderFlavor<T> {
     List(SenderRef<list::Channel<T>>),
     Array(SenderRef<array::Channel<T>>),
+    Zero(SenderRef<zero::Channel<T>>),
 }
 
 enum ReceiverFlavor<T> {
     List(ReceiverRef<list::Channel<T>>),
     Array(ReceiverRef<array::Channel<T>>),
+    Zero(ReceiverRef<zero::Channel<T>>),
 }
 
 /// The sending side of a channel.
@@ -229,19 +256,11 @@ impl<T> Sender<T> {
     /// assert_eq!(s.send(2), Err(panama::SendError(2)));
     /// ```
     pub fn send(&self, msg: T) -> Result<(), SendError<T>> {
-        match &self.flavor {
-            SenderFlavor::List(chan) => chan.chan().send(msg).map_err(SendError),
-            SenderFlavor::Array(chan) => {
-                chan.chan()
-                    .send(msg, Deadline::Never)
-                    .map_err(|err| match err {
-                        SendTimeoutError::Disconnected(msg) => SendError(msg),
-                        SendTimeoutError::Timeout(_) => {
-                            unreachable!("a send without deadline timed out")
-                        }
-                    })
-            }
-        }
+        self.send_until(msg, Deadline::Never)
+            .map_err(|err| match err {
+                SendTimeoutError::Disconnected(msg) => SendError(msg),
+                SendTimeoutError::Timeout(_) => unreachable!("a send without deadline timed out"),
+            })
     }
 
     /// Sends a message if that can be done without blocking.
@@ -252,6 +271,7 @@ impl<T> Sender<T> {
         match &self.flavor {
             SenderFlavor::List(chan) => chan.chan().send(msg).map_err(TrySendError::Disconnected),
             SenderFlavor::Array(chan) => chan.chan().try_send(msg),
+            SenderFlavor::Zero(chan) => chan.chan().try_send(msg),
         }
     }
 
@@ -275,6 +295,7 @@ impl<T> Sender<T> {
                 .send(msg)
                 .map_err(SendTimeoutError::Disconnected),
             SenderFlavor::Array(chan) => chan.chan().send(msg, deadline),
+            SenderFlavor::Zero(chan) => chan.chan().send(msg, deadline),
         }
     }
 
@@ -283,6 +304,7 @@ impl<T> Sender<T> {
         match &self.flavor {
             SenderFlavor::List(chan) => chan.chan().is_empty(),
             SenderFlavor::Array(chan) => chan.chan().is_empty(),
+            SenderFlavor::Zero(_) => true,
         }
     }
 
@@ -291,6 +313,7 @@ impl<T> Sender<T> {
         match &self.flavor {
             SenderFlavor::List(_) => false,
             SenderFlavor::Array(chan) => chan.chan().is_full(),
+            SenderFlavor::Zero(_) => true,
         }
     }
 
@@ -299,6 +322,7 @@ impl<T> Sender<T> {
         match &self.flavor {
             SenderFlavor::List(chan) => chan.chan().len(),
             SenderFlavor::Array(chan) => chan.chan().len(),
+            SenderFlavor::Zero(_) => 0,
         }
     }
 
@@ -307,6 +331,7 @@ impl<T> Sender<T> {
         match &self.flavor {
             SenderFlavor::List(_) => None,
             SenderFlavor::Array(chan) => Some(chan.chan().capacity()),
+            SenderFlavor::Zero(_) => Some(0),
         }
     }
 
@@ -324,6 +349,7 @@ impl<T> Sender<T> {
         match (&self.flavor, &other.flavor) {
             (SenderFlavor::List(a), SenderFlavor::List(b)) => a.same_channel(b),
             (SenderFlavor::Array(a), SenderFlavor::Array(b)) => a.same_channel(b),
+            (SenderFlavor::Zero(a), SenderFlavor::Zero(b)) => a.same_channel(b),
             _ => false,
         }
     }
@@ -334,6 +360,7 @@ impl<T> Clone for Sender<T> {
         let flavor = match &self.flavor {
             SenderFlavor::List(chan) => SenderFlavor::List(chan.clone()),
             SenderFlavor::Array(chan) => SenderFlavor::Array(chan.clone()),
+            SenderFlavor::Zero(chan) => SenderFlavor::Zero(chan.clone()),
         };
         Sender { flavor }
     }
@@ -365,6 +392,7 @@ impl<T> Receiver<T> {
         match &self.flavor {
             ReceiverFlavor::List(chan) => chan.chan().try_recv(),
             ReceiverFlavor::Array(chan) => chan.chan().try_recv(),
+            ReceiverFlavor::Zero(chan) => chan.chan().try_recv(),
         }
     }
 
@@ -401,6 +429,7 @@ impl<T> Receiver<T> {
         match &self.flavor {
             ReceiverFlavor::List(chan) => chan.chan().recv(deadline),
             ReceiverFlavor::Array(chan) => chan.chan().recv(deadline),
+            ReceiverFlavor::Zero(chan) => chan.chan().recv(deadline),
         }
     }
 
@@ -409,6 +438,7 @@ impl<T> Receiver<T> {
         match &self.flavor {
             ReceiverFlavor::List(chan) => chan.chan().is_empty(),
             ReceiverFlavor::Array(chan) => chan.chan().is_empty(),
+            ReceiverFlavor::Zero(_) => true,
         }
     }
 
@@ -417,6 +447,7 @@ impl<T> Receiver<T> {
         match &self.flavor {
             ReceiverFlavor::List(_) => false,
             ReceiverFlavor::Array(chan) => chan.chan().is_full(),
+            ReceiverFlavor::Zero(_) => true,
         }
     }
 
@@ -425,6 +456,7 @@ impl<T> Receiver<T> {
         match &self.flavor {
             ReceiverFlavor::List(chan) => chan.chan().len(),
             ReceiverFlavor::Array(chan) => chan.chan().len(),
+            ReceiverFlavor::Zero(_) => 0,
         }
     }
 
@@ -433,6 +465,7 @@ impl<T> Receiver<T> {
         match &self.flavor {
             ReceiverFlavor::List(_) => None,
             ReceiverFlavor::Array(chan) => Some(chan.chan().capacity()),
+            ReceiverFlavor::Zero(_) => Some(0),
         }
     }
 
@@ -441,6 +474,7 @@ impl<T> Receiver<T> {
         match (&self.flavor, &other.flavor) {
             (ReceiverFlavor::List(a), ReceiverFlavor::List(b)) => a.same_channel(b),
             (ReceiverFlavor::Array(a), ReceiverFlavor::Array(b)) => a.same_channel(b),
+            (ReceiverFlavor::Zero(a), ReceiverFlavor::Zero(b)) => a.same_channel(b),
             _ => false,
         }
     }
@@ -482,6 +516,7 @@ impl<T> Clone for Receiver<T> {
         let flavor = match &self.flavor {
             ReceiverFlavor::List(chan) => ReceiverFlavor::List(chan.clone()),
             ReceiverFlavor::Array(chan) => ReceiverFlavor::Array(chan.clone()),
+            ReceiverFlavor::Zero(chan) => ReceiverFlavor::Zero(chan.clone()),
         };
         Receiver { flavor }
     }

@@ -177,8 +177,14 @@ impl<T> Channel<T> {
                         backoff.spin();
                     }
                 }
-            } else if stamp.wrapping_add(self.one_lap) == tail + 1 {
-                // The slot holds last lap's message: full, unless the head moved meanwhile.
+            } else if stamp.wrapping_add(self.one_lap) == tail + 1
+                || stamp.wrapping_add(self.one_lap) == tail
+            {
+                // The slot still belongs to last lap: its message is unread, or not even
+                // written yet. Full, if the head is a whole lap behind. If the head has moved,
+                // a receiver is copying that message out: wait for it rather than park,
+                // because our re-check after registering must have seen the head move
+                // (waiter.rs: the handshake rests on the head's SeqCst RMW).
                 let head = self.head.load(Ordering::SeqCst);
                 if head.wrapping_add(self.one_lap) == tail {
                     return Err(Busy::Wait);
@@ -186,7 +192,7 @@ impl<T> Channel<T> {
                 backoff.spin();
                 tail = self.tail.load(Ordering::Relaxed);
             } else {
-                // Another sender claimed this position and we saw a stale tail: reload.
+                // We read a stale tail (another sender claimed this position): reload.
                 backoff.snooze();
                 tail = self.tail.load(Ordering::Relaxed);
             }
@@ -238,8 +244,11 @@ impl<T> Channel<T> {
                         backoff.spin();
                     }
                 }
-            } else if stamp == head {
-                // Empty, unless a sender claimed the slot and is still writing.
+            } else if stamp == head || stamp.wrapping_add(self.one_lap) == head + 1 {
+                // No message for us yet (the slot is empty, or last lap's receiver is still
+                // copying out). Empty if the tail is here too. If not, a sender has claimed
+                // the position and is writing: wait for it rather than park, because our
+                // re-check after registering has seen the tail move (waiter.rs).
                 let tail = self.tail.load(Ordering::SeqCst);
                 if tail & !self.mark_bit == head {
                     return Err(if tail & self.mark_bit != 0 {
@@ -251,7 +260,7 @@ impl<T> Channel<T> {
                 backoff.spin();
                 head = self.head.load(Ordering::Relaxed);
             } else {
-                // Another receiver took this position and we saw a stale head: reload.
+                // We read a stale head (another receiver took this position): reload.
                 backoff.snooze();
                 head = self.head.load(Ordering::Relaxed);
             }

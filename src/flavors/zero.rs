@@ -1,0 +1,444 @@
+//! The zero-capacity flavor: a rendezvous, where a send completes only when a receiver takes
+//! the message, handed over directly between the two threads.
+//!
+//! # Implementation notes
+//!
+//! ## One exposed waiter, one word
+//!
+//! A thread that cannot complete at once *exposes* a packet on its own stack in `slot`, the
+//! channel's one word: a sender's packet holds its message (an *offer*), a receiver's packet
+//! is an empty place for one (a *request*). The kind is the pointer's low bit (packets are
+//! aligned, so it is free): the kind must be known together with the pointer, because a
+//! thread may only dereference a packet after claiming it, and it is what makes "who is
+//! exposed" a single compare-and-swap.
+//!
+//! A thread that finds the other kind exposed *claims* it with a CAS of `slot` back to null,
+//! and then alone owns the packet until it publishes the outcome in the packet's `state`:
+//! a sender writes its message into the request, a receiver moves the message out of the
+//! offer. The exposed thread waits (spins briefly, then parks) for `state` to change. Its
+//! packet lives until then, so the claimer reads the owner's thread handle *before*
+//! publishing, and touches nothing of the packet after.
+//!
+//! A thread that finds its own kind exposed parks in that kind's registry until the slot
+//! stops holding its kind (a `try_` operation reports full or empty instead). Whoever removes
+//! a packet from the slot (its claimer, its owner retracting it on timeout, or disconnection)
+//! notifies that kind's registry; the removing CAS is the SeqCst RMW the wake-up handshake of
+//! `waiter.rs` rests on.
+//!
+//! ## Timeouts: exactly one outcome
+//!
+//! An exposed thread whose deadline passes retracts its packet with a CAS from its pointer
+//! to null. If that succeeds nobody claimed it: a sender takes its message back. If it fails,
+//! a claimer owns the packet and is completing the exchange: the thread waits for `state` and
+//! the exchange counts as done. So a message is delivered or returned, never both or neither.
+//!
+//! ## Disconnection
+//!
+//! One flag, set by the last sender or the last receiver. The thread that sets it claims
+//! whatever packet is exposed (necessarily the other side's) and marks it `DISCONNECTED`, then
+//! wakes both registries. An exposing thread checks the flag after exposing: the flag store
+//! and the exposing CAS are SeqCst, so one of the two sees the other.
+
+use std::marker::PhantomData;
+use std::mem::MaybeUninit;
+use std::ptr;
+
+use crossbeam_utils::CachePadded;
+
+use crate::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
+use crate::sync::thread::{self, Thread};
+use crate::sync::{
+    seqcst_accesses_ordered, AtomicBool, AtomicPtr, AtomicUsize, Backoff, Ordering, UnsafeCell,
+};
+use crate::waiter::{block_on, Deadline, Registry};
+
+/// `Packet::state`: exposed, not yet claimed (or claimed and not yet completed).
+const WAITING: usize = 0;
+/// `Packet::state`: the exchange happened.
+const DONE: usize = 1;
+/// `Packet::state`: claimed by disconnection; no exchange happened.
+const DISCONNECTED: usize = 2;
+
+/// Low bit of `slot`: the exposed packet is a receiver's request (clear: a sender's offer).
+const REQUEST: usize = 1;
+
+/// `packet`'s pointer with the kind bit `tag` (0 or [`REQUEST`]) added.
+fn tagged<T>(packet: &Packet<T>, tag: usize) -> *mut Packet<T> {
+    // `wrapping_add` on the byte pointer keeps the pointer's provenance.
+    (packet as *const Packet<T>)
+        .cast_mut()
+        .cast::<u8>()
+        .wrapping_add(tag)
+        .cast()
+}
+
+/// Whether a slot value is a receiver's request.
+fn is_request<T>(tagged: *mut Packet<T>) -> bool {
+    tagged as usize & REQUEST != 0
+}
+
+/// The packet a slot value points to, without its kind bit.
+fn untagged<T>(tagged: *mut Packet<T>) -> *const Packet<T> {
+    tagged
+        .cast::<u8>()
+        .wrapping_sub(tagged as usize & REQUEST)
+        .cast::<Packet<T>>()
+        .cast_const()
+}
+
+/// What an exposed thread waits on, on its own stack.
+struct Packet<T> {
+    /// [`WAITING`], [`DONE`] or [`DISCONNECTED`]; written once, by the claimer.
+    state: AtomicUsize,
+    /// An offer's message (initialized by its owner), or a request's place (initialized by
+    /// the claiming sender when it stores `DONE`).
+    msg: UnsafeCell<MaybeUninit<T>>,
+    /// The owner, to unpark.
+    thread: Thread,
+}
+
+impl<T> Packet<T> {
+    fn new(msg: Option<T>) -> Packet<T> {
+        Packet {
+            state: AtomicUsize::new(WAITING),
+            msg: UnsafeCell::new(match msg {
+                Some(msg) => MaybeUninit::new(msg),
+                None => MaybeUninit::uninit(),
+            }),
+            thread: thread::current(),
+        }
+    }
+
+    /// Publishes the outcome to the owner and wakes it. The packet may be gone as soon as
+    /// the state is stored, so nothing of it is touched after.
+    ///
+    /// # Safety
+    /// The caller claimed this packet (removed it from the slot) and calls this once.
+    unsafe fn complete(packet: *const Packet<T>, state: usize) {
+        // SAFETY: per the contract the packet is alive until `state` is stored.
+        let thread = unsafe { (*packet).thread.clone() };
+        // ORDERING: Release publishes the message written into (or moved out of) the
+        // packet to the owner's Acquire load in `wait`.
+        // SAFETY: as above.
+        unsafe { (*packet).state.store(state, Ordering::Release) };
+        thread.unpark();
+    }
+
+    /// Waits (spinning briefly, then parking) until a claimer completes the packet, or the
+    /// deadline passes. Returns the state, `WAITING` meaning the deadline passed.
+    fn wait(&self, deadline: Deadline) -> usize {
+        let backoff = Backoff::new();
+        loop {
+            // ORDERING: Acquire pairs with the Release in `complete`.
+            let state = self.state.load(Ordering::Acquire);
+            if state != WAITING {
+                return state;
+            }
+            if !backoff.is_completed() {
+                backoff.snooze();
+                continue;
+            }
+            match deadline {
+                Deadline::Never => thread::park(),
+                Deadline::At(at) => {
+                    let now = std::time::Instant::now();
+                    if now >= at {
+                        return WAITING;
+                    }
+                    thread::park_timeout(at - now);
+                }
+            }
+        }
+    }
+}
+
+/// The rendezvous channel.
+pub(crate) struct Channel<T> {
+    /// Null, an offer (a sender's packet), or a request (a receiver's packet, low bit set).
+    slot: CachePadded<AtomicPtr<Packet<T>>>,
+    /// Set once the last sender or the last receiver is gone.
+    disconnected: AtomicBool,
+    /// Senders waiting for the slot to stop holding another sender's offer.
+    senders: Registry,
+    /// Receivers waiting for the slot to stop holding another receiver's request.
+    receivers: Registry,
+    _marker: PhantomData<T>,
+}
+
+// SAFETY: messages of type `T` cross threads, so `T: Send` is required; packets are only
+// touched by their owner and, between claiming and completing, by their one claimer.
+unsafe impl<T: Send> Send for Channel<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Sync for Channel<T> {}
+
+/// What a sender or receiver did not find.
+enum Step<R> {
+    /// Done, with this result.
+    Done(R),
+    /// Expose our own packet (the slot is empty).
+    Expose,
+    /// The slot holds our own kind: wait for it to change.
+    Wait,
+}
+
+impl<T> Channel<T> {
+    pub(crate) fn new() -> Channel<T> {
+        Channel {
+            slot: CachePadded::new(AtomicPtr::new(ptr::null_mut())),
+            disconnected: AtomicBool::new(false),
+            senders: Registry::new(),
+            receivers: Registry::new(),
+            _marker: PhantomData,
+        }
+    }
+
+    /// The registry of the kind of packet `tagged` is.
+    fn registry_of(&self, tagged: *mut Packet<T>) -> &Registry {
+        if is_request(tagged) {
+            &self.receivers
+        } else {
+            &self.senders
+        }
+    }
+
+    /// Removes `tagged` from the slot if it is still there. On success the caller owns the
+    /// packet (until it completes it) and the packet's kind's registry has been notified.
+    fn claim(&self, tagged: *mut Packet<T>) -> bool {
+        // ORDERING: SeqCst: the RMW the registries' wake-up handshake rests on; Acquire
+        // also makes the owner's writes to the packet (its message) visible to us.
+        let claimed = self
+            .slot
+            .compare_exchange(tagged, ptr::null_mut(), Ordering::SeqCst, Ordering::Relaxed)
+            .is_ok();
+        if claimed {
+            self.registry_of(tagged).notify_one();
+        }
+        claimed
+    }
+
+    /// One attempt of a send: hand `msg` to an exposed receiver if there is one.
+    fn send_step(&self, msg: &mut Option<T>) -> Step<Result<(), ()>> {
+        if self.disconnected.load(Ordering::SeqCst) {
+            return Step::Done(Err(()));
+        }
+        // ORDERING: Acquire is not needed for the pointer (we only use it after claiming,
+        // which is Acquire); Relaxed would do, SeqCst keeps the handshake simple to argue.
+        let cur = self.slot.load(Ordering::SeqCst);
+        if cur.is_null() {
+            Step::Expose
+        } else if is_request(cur) {
+            if self.claim(cur) {
+                let packet = untagged(cur);
+                let msg = msg.take().expect("a send hands over one message");
+                // SAFETY: we claimed the request: its owner waits for `state`, and only we
+                // write its place, once.
+                unsafe {
+                    (*packet).msg.with_mut(|p| p.write(MaybeUninit::new(msg)));
+                    Packet::complete(packet, DONE);
+                }
+                Step::Done(Ok(()))
+            } else {
+                Step::Wait // Lost the race for it: look again after a short wait.
+            }
+        } else {
+            Step::Wait
+        }
+    }
+
+    /// One attempt of a receive: take the message of an exposed sender if there is one.
+    fn recv_step(&self) -> Step<Result<T, ()>> {
+        if self.disconnected.load(Ordering::SeqCst) {
+            return Step::Done(Err(()));
+        }
+        let cur = self.slot.load(Ordering::SeqCst);
+        if cur.is_null() {
+            Step::Expose
+        } else if !is_request(cur) {
+            if self.claim(cur) {
+                let packet = untagged(cur);
+                // SAFETY: we claimed the offer: its owner initialized the message before
+                // exposing it (published by the exposing CAS, acquired by ours) and waits
+                // for `state`; we move the message out once.
+                let msg = unsafe {
+                    let msg = (*packet).msg.with(|p| p.read().assume_init());
+                    Packet::complete(packet, DONE);
+                    msg
+                };
+                Step::Done(Ok(msg))
+            } else {
+                Step::Wait
+            }
+        } else {
+            Step::Wait
+        }
+    }
+
+    /// Exposes `packet` and waits for a claimer, disconnection, or the deadline. Returns the
+    /// final state; `WAITING` means the packet was retracted unclaimed (timeout, or
+    /// disconnection noticed by us), so it still holds what its owner put in.
+    fn expose(&self, packet: &Packet<T>, tag: usize, deadline: Deadline) -> Option<usize> {
+        let tagged = tagged(packet, tag);
+        // ORDERING: SeqCst: Release publishes the packet (an offer's message) to the
+        // claimer's Acquire; SeqCst orders it before our load of `disconnected` below.
+        if self
+            .slot
+            .compare_exchange(ptr::null_mut(), tagged, Ordering::SeqCst, Ordering::Relaxed)
+            .is_err()
+        {
+            return None; // Someone else got the slot first: the caller tries again.
+        }
+        // The disconnecting thread sets the flag, then claims the slot: one of us sees the
+        // other (both SeqCst).
+        seqcst_accesses_ordered();
+        let state = if self.disconnected.load(Ordering::SeqCst) {
+            WAITING
+        } else {
+            packet.wait(deadline)
+        };
+        if state != WAITING {
+            return Some(state);
+        }
+        // Deadline passed or disconnected: retract, unless a claimer got there first.
+        if self.claim(tagged) {
+            Some(WAITING)
+        } else {
+            Some(packet.wait(Deadline::Never))
+        }
+    }
+
+    pub(crate) fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
+        let mut msg = Some(msg);
+        let backoff = Backoff::new();
+        loop {
+            match self.send_step(&mut msg) {
+                Step::Done(Ok(())) => return Ok(()),
+                Step::Done(Err(())) => return Err(TrySendError::Disconnected(msg.unwrap())),
+                Step::Expose => return Err(TrySendError::Full(msg.unwrap())),
+                Step::Wait => {
+                    // The slot holds another offer (no receiver waiting: full), or we lost
+                    // a race for a request: then look once more.
+                    let cur = self.slot.load(Ordering::SeqCst);
+                    if cur.is_null() || !is_request(cur) {
+                        return Err(TrySendError::Full(msg.unwrap()));
+                    }
+                    backoff.spin();
+                }
+            }
+        }
+    }
+
+    pub(crate) fn send(&self, msg: T, deadline: Deadline) -> Result<(), SendTimeoutError<T>> {
+        let mut msg = Some(msg);
+        loop {
+            // Wait in the senders' registry while another offer is exposed.
+            let step = block_on(&self.senders, deadline, || match self.send_step(&mut msg) {
+                Step::Wait => None,
+                step => Some(step),
+            });
+            match step {
+                Some(Step::Done(Ok(()))) => return Ok(()),
+                Some(Step::Done(Err(()))) => {
+                    return Err(SendTimeoutError::Disconnected(msg.unwrap()))
+                }
+                None => return Err(SendTimeoutError::Timeout(msg.unwrap())),
+                Some(Step::Wait) => unreachable!(),
+                Some(Step::Expose) => {
+                    let packet = Packet::new(msg.take());
+                    match self.expose(&packet, 0, deadline) {
+                        None => msg = Self::take_back(&packet), // The slot was taken: retry.
+                        Some(DONE) => return Ok(()),
+                        Some(state) => {
+                            let msg = Self::take_back(&packet).unwrap();
+                            return Err(
+                                if state == DISCONNECTED || self.disconnected.load(Ordering::SeqCst)
+                                {
+                                    SendTimeoutError::Disconnected(msg)
+                                } else {
+                                    SendTimeoutError::Timeout(msg)
+                                },
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Moves an unclaimed offer's message back out of its packet.
+    fn take_back(packet: &Packet<T>) -> Option<T> {
+        // SAFETY: the packet was never claimed (or was retracted), so the message its owner
+        // put in is still there, and the owner (us) takes it once.
+        Some(packet.msg.with(|p| unsafe { p.read().assume_init() }))
+    }
+
+    pub(crate) fn try_recv(&self) -> Result<T, TryRecvError> {
+        let backoff = Backoff::new();
+        loop {
+            match self.recv_step() {
+                Step::Done(Ok(msg)) => return Ok(msg),
+                Step::Done(Err(())) => return Err(TryRecvError::Disconnected),
+                Step::Expose => return Err(TryRecvError::Empty),
+                Step::Wait => {
+                    let cur = self.slot.load(Ordering::SeqCst);
+                    if cur.is_null() || is_request(cur) {
+                        return Err(TryRecvError::Empty);
+                    }
+                    backoff.spin();
+                }
+            }
+        }
+    }
+
+    pub(crate) fn recv(&self, deadline: Deadline) -> Result<T, RecvTimeoutError> {
+        loop {
+            let step = block_on(&self.receivers, deadline, || match self.recv_step() {
+                Step::Wait => None,
+                step => Some(step),
+            });
+            match step {
+                Some(Step::Done(Ok(msg))) => return Ok(msg),
+                Some(Step::Done(Err(()))) => return Err(RecvTimeoutError::Disconnected),
+                None => return Err(RecvTimeoutError::Timeout),
+                Some(Step::Wait) => unreachable!(),
+                Some(Step::Expose) => {
+                    let packet = Packet::new(None);
+                    match self.expose(&packet, REQUEST, deadline) {
+                        None => {} // The slot was taken: retry.
+                        Some(DONE) => {
+                            // SAFETY: `DONE` on a request: the claiming sender wrote the
+                            // message (Release in `complete`, Acquire in `wait`).
+                            return Ok(packet.msg.with(|p| unsafe { p.read().assume_init() }));
+                        }
+                        Some(state) => {
+                            return Err(
+                                if state == DISCONNECTED || self.disconnected.load(Ordering::SeqCst)
+                                {
+                                    RecvTimeoutError::Disconnected
+                                } else {
+                                    RecvTimeoutError::Timeout
+                                },
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Either side is gone: refuse every later operation, fail the exposed packet, and wake
+    /// every parked thread.
+    pub(crate) fn disconnect(&self) {
+        if self.disconnected.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        seqcst_accesses_ordered();
+        let cur = self.slot.load(Ordering::SeqCst);
+        if !cur.is_null() && self.claim(cur) {
+            let packet = untagged(cur);
+            // SAFETY: we claimed it; the owner waits for `state`.
+            unsafe { Packet::complete(packet, DISCONNECTED) };
+        }
+        self.senders.notify_all();
+        self.receivers.notify_all();
+    }
+}
