@@ -68,10 +68,10 @@ impl Flavor {
     }
 }
 
-/// The flavors benchmarked. `Bounded(0)` joins once panama has the rendezvous flavor;
-/// `Bounded(MESSAGES)` never fills.
+/// The flavors benchmarked. `Bounded(MESSAGES)` never fills.
 const FLAVORS: &[Flavor] = &[
     Flavor::Unbounded,
+    Flavor::Bounded(0),
     Flavor::Bounded(1),
     Flavor::Bounded(MESSAGES),
 ];
@@ -102,8 +102,6 @@ impl Chan for Panama {
     fn new(flavor: Flavor) -> Option<(Self::Tx, Self::Rx)> {
         match flavor {
             Flavor::Unbounded => Some(panama::unbounded()),
-            // Zero capacity is not implemented in panama yet.
-            Flavor::Bounded(0) => None,
             Flavor::Bounded(cap) => Some(panama::bounded(cap)),
         }
     }
