@@ -75,3 +75,24 @@ fn receiver_drop_wakes_exposed_sender() {
         assert_eq!(t.join().unwrap().unwrap_err().into_inner(), 3);
     });
 }
+
+/// Two receivers block (one exposed, one parked in the registry behind it) and one sender
+/// feeds them back to back: the parked one is woken when the exposed request leaves.
+/// (The stranding bug with three receivers, where the woken receiver completes by claiming
+/// an offer and must pass the wake-up on, needs four threads and more preemptions than the
+/// CI bound allows; `tests/zero.rs::blocked_receivers_fed_back_to_back_by_one_sender`
+/// catches it.)
+#[test]
+fn receivers_fed_back_to_back() {
+    model(|| {
+        let (s, r) = bounded(0);
+        let r2 = r.clone();
+        let a = thread::spawn(move || r.recv().unwrap());
+        let b = thread::spawn(move || r2.recv().unwrap());
+        s.send(1).unwrap();
+        s.send(2).unwrap();
+        let mut got = [a.join().unwrap(), b.join().unwrap()];
+        got.sort_unstable();
+        assert_eq!(got, [1, 2]);
+    });
+}

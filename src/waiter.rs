@@ -448,12 +448,14 @@ pub fn block_on<R>(
         if let Some(done) = attempt() {
             return Some(done);
         }
+        // Checked before spinning, so that an expired deadline (a zero timeout, a deadline
+        // in the past) costs one attempt, not a whole spin phase.
+        if deadline.expired() {
+            return None;
+        }
         if !backoff.is_completed() {
             backoff.snooze();
             continue;
-        }
-        if deadline.expired() {
-            return None;
         }
 
         let waiter = Waiter::current();

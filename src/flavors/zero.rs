@@ -23,7 +23,9 @@
 //! stops holding its kind (a `try_` operation reports full or empty instead). Whoever removes
 //! a packet from the slot (its claimer, its owner retracting it on timeout, or disconnection)
 //! notifies that kind's registry; the removing CAS is the SeqCst RMW the wake-up handshake of
-//! `waiter.rs` rests on.
+//! `waiter.rs` rests on. The woken thread either exposes its own packet (and the others keep
+//! waiting behind it) or completes by claiming the other kind; in that case it passes the
+//! wake-up on to the next of its kind, or they would wait for a packet that never comes.
 //!
 //! ## Timeouts: exactly one outcome
 //!
@@ -134,7 +136,7 @@ impl<T> Packet<T> {
             if state != WAITING {
                 return state;
             }
-            if !backoff.is_completed() {
+            if !backoff.is_completed() && !deadline.expired() {
                 backoff.snooze();
                 continue;
             }
@@ -336,7 +338,12 @@ impl<T> Channel<T> {
                 step => Some(step),
             });
             match step {
-                Some(Step::Done(Ok(()))) => return Ok(()),
+                Some(Step::Done(Ok(()))) => {
+                    // We claimed a request instead of exposing an offer, so the slot holds no
+                    // offer of ours for parked senders to wait behind: pass their wake-up on.
+                    self.senders.notify_one();
+                    return Ok(());
+                }
                 Some(Step::Done(Err(()))) => {
                     return Err(SendTimeoutError::Disconnected(msg.unwrap()))
                 }
@@ -396,7 +403,12 @@ impl<T> Channel<T> {
                 step => Some(step),
             });
             match step {
-                Some(Step::Done(Ok(msg))) => return Ok(msg),
+                Some(Step::Done(Ok(msg))) => {
+                    // As in `send`: we did not expose a request, so parked receivers must not
+                    // keep waiting for one of ours to leave.
+                    self.receivers.notify_one();
+                    return Ok(msg);
+                }
                 Some(Step::Done(Err(()))) => return Err(RecvTimeoutError::Disconnected),
                 None => return Err(RecvTimeoutError::Timeout),
                 Some(Step::Wait) => unreachable!(),
