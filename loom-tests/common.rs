@@ -9,3 +9,12 @@ pub fn model<F: Fn() + Sync + Send + 'static>(f: F) {
     }
     builder.check(f);
 }
+
+/// Like [`model`], for a model whose spin-waits make bound 3 exceed loom's branch limit:
+/// uses `bound` unless `LOOM_MAX_PREEMPTIONS` is set lower.
+#[allow(dead_code)] // Not every model file uses it.
+pub fn model_with_bound<F: Fn() + Sync + Send + 'static>(bound: usize, f: F) {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(builder.preemption_bound.map_or(bound, |b| b.min(bound)));
+    builder.check(f);
+}

@@ -26,8 +26,11 @@
 //! notifications is done by one thread at a time, the *combiner*: the thread whose increment
 //! of `requests` took it from zero. A notifier that finds `requests` non-zero just leaves its
 //! request (counted in `notifications`) and returns at once; the running combiner sees that
-//! `requests` changed when it tries to reset it to zero, and makes another pass. No thread
-//! ever waits for another thread inside the registry.
+//! `requests` changed when it tries to reset it to zero, and makes another pass. No notifier
+//! ever waits for another thread inside the registry. Two costs of this design, on the slow
+//! path only: the combiner runs passes for as long as requests keep arriving (under
+//! sustained wake-up traffic one `send` may do others' waking for a while), and wake-ups
+//! requested while a combiner is descheduled wait for it to run again.
 //!
 //! In a pass the combiner takes the whole `incoming` stack with one swap, appends it (oldest
 //! first) to `parked`, a FIFO queue only the combiner touches, and walks `parked`: nodes
@@ -53,8 +56,10 @@
 //! order); `F` precedes `C` (a SeqCst fence that happens before `T`, which reads before the
 //! SeqCst `C`); and `C` precedes `L` (program order): a cycle, so one of them sees the other.
 //!
-//! The pass that serves the request starts with `fence(SeqCst)`. The notifier's `C` strongly
-//! happens before that fence (through the SeqCst RMWs on `requests`). If the pass's swap of
+//! The pass that consumes the notification starts with `fence(SeqCst)`. The notifier's `C`
+//! strongly happens before that fence: through the SeqCst RMWs on `requests` if the pass
+//! serves its request, or through the Release increment of `notifications` and the pass's
+//! Acquire swap of it if an earlier pass picked the count up. If the pass's swap of
 //! `incoming` missed the waiter's node, the pass's fence precedes the waiter's fence in `S`,
 //! so `C` does too, and the waiter's re-check sees `C`. Either way nobody sleeps through it.
 //!
@@ -127,11 +132,9 @@ impl Waiter {
     /// in which case the caller must [`unpark`](Waiter::unpark) it.
     fn try_select(&self, op: usize) -> bool {
         debug_assert!(op >= FIRST_OP);
-        // ORDERING: AcqRel. Release publishes what the notifier did before selecting (for a
-        // future direct handoff, the message it wrote) to the waiter's Acquire load in
-        // `wait`; Acquire pairs with the waiter's Release in `abort` is not needed (the
-        // CAS only fails then), but keeps the claim ordered after anything the waiter did
-        // before registering.
+        // ORDERING: AcqRel. Release publishes what the notifier did before selecting to the
+        // waiter's Acquire load in `wait` (or its failed `abort`); Acquire orders the claim
+        // after the waiter's registration.
         self.state
             .compare_exchange(WAITING, op, Ordering::AcqRel, Ordering::Relaxed)
             .is_ok()
@@ -287,7 +290,11 @@ impl Registry {
 
     #[cold]
     fn notify_one_slow(&self) {
-        self.notifications.fetch_add(1, Ordering::Relaxed);
+        // ORDERING: Release: a combiner may consume this count in a pass that started
+        // before our request below; its Acquire swap of `notifications` then makes our change
+        // to the channel (sequenced before this) happen before that pass's fence, which is
+        // what the wake-up argument needs (module notes).
+        self.notifications.fetch_add(1, Ordering::Release);
         self.request_pass();
     }
 

@@ -412,12 +412,15 @@ impl<T> Channel<T> {
             }
             // SAFETY: the stamp says the slot holds position `head`'s message, and with no
             // receiver left we are the only one to take it.
-            slot.msg.with_mut(|p| unsafe { (*p).assume_init_drop() });
+            let msg = slot.msg.with(|p| unsafe { p.read().assume_init() });
             slot.stamp
                 .store(head.wrapping_add(self.one_lap), Ordering::Release);
             head = self.next_position(head);
+            // Panic safety: the head moves past the message before its `Drop` runs, so after
+            // an unwind `Drop` drops the rest and never this one again.
+            self.head.store(head, Ordering::Release);
+            drop(msg);
         }
-        self.head.store(head, Ordering::Release);
     }
 }
 

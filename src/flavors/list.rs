@@ -58,7 +58,9 @@
 //! The last sender marks the tail and wakes every parked receiver: receivers drain what is
 //! left and then report disconnection. The last receiver marks the tail too (senders then
 //! fail and get their message back) and drops every message still queued, waiting for sends
-//! that had already claimed a slot to finish writing it.
+//! that had already claimed a slot to finish writing it. Afterwards `tail.block` may dangle
+//! (the head side freed it); it is never dereferenced again, because every sender checks the
+//! tail's mark before anything else.
 
 use std::marker::PhantomData;
 use std::mem::MaybeUninit;
@@ -402,8 +404,9 @@ impl<T> Channel<T> {
 
             if new_head & MARK_BIT == 0 {
                 // The head block may be the tail block: compare with the tail.
-                // ORDERING: Acquire pairs with the senders' claims, so the block pointer we
-                // use below is at least as new as the claim we see.
+                // ORDERING: Acquire pairs with the senders' claims (their release sequence on
+                // the tail), so what we see of the tail is consistent with the blocks they
+                // installed.
                 let tail = self.tail.index.load(Ordering::Acquire);
                 if head >> SHIFT == tail >> SHIFT {
                     return if tail & MARK_BIT != 0 {
@@ -441,7 +444,9 @@ impl<T> Channel<T> {
                         let mut next_index = (new_head & !MARK_BIT).wrapping_add(1 << SHIFT);
                         // SAFETY: `next` is installed and cannot be freed before the head
                         // reaches it, which we are about to make happen.
-                        if !unsafe { (*next).next.load(Ordering::Relaxed) }.is_null() {
+                        // ORDERING: Acquire pairs with the installer's Release store of
+                        // `next.next`, which follows its tail move: the tail is past `next`.
+                        if !unsafe { (*next).next.load(Ordering::Acquire) }.is_null() {
                             next_index |= MARK_BIT;
                         }
                         self.head.block.store(next, Ordering::Release);
@@ -532,8 +537,10 @@ impl<T> Channel<T> {
                 head = head.wrapping_add(1);
             }
             // Every lap crossed between head and tail contains one sentinel, not a slot.
-            let laps = tail / LAP - head / LAP;
-            return tail - head - laps;
+            // Saturating: a receiver that skipped the tail check (the head hint) may be a
+            // step ahead of the tail we read; the channel is then empty, not negative.
+            let laps = (tail / LAP).saturating_sub(head / LAP);
+            return tail.saturating_sub(head).saturating_sub(laps);
         }
     }
 
@@ -575,6 +582,7 @@ impl<T> Channel<T> {
             backoff.snooze();
         };
         let mut head = self.head.index.load(Ordering::Acquire);
+        let initial_head = head;
         // Take the head block: a sender that installs the first block after this swap
         // leaves it for `Drop` to free.
         let mut block = self.head.block.swap(ptr::null_mut(), Ordering::AcqRel);
@@ -587,23 +595,39 @@ impl<T> Channel<T> {
             }
         }
 
+        // Panic safety: a message's `Drop` may panic. Before dropping each message, the head
+        // is moved past it (and the head block recorded), so that after an unwind `Drop`
+        // finds a consistent channel and drops the rest, never a message twice.
+        //
         // SAFETY: we are the only receiver, so every slot in `head..tail` is ours to read;
         // each was claimed by a sender, whose write we wait for.
         unsafe {
             while head >> SHIFT != tail >> SHIFT {
                 let offset = (head >> SHIFT) % LAP;
+                head = head.wrapping_add(1 << SHIFT);
                 if offset < BLOCK_CAP {
                     let slot = &(*block).slots[offset];
                     slot.wait_write();
-                    slot.msg.with_mut(|p| (*p).assume_init_drop());
+                    let msg = slot.msg.with(|p| p.read().assume_init());
+                    self.head.block.store(block, Ordering::Relaxed);
+                    self.head.index.store(head, Ordering::Relaxed);
+                    drop(msg);
                 } else {
                     let next = Block::wait_next(block);
                     Block::free(block);
                     block = next;
+                    self.head.block.store(block, Ordering::Relaxed);
+                    self.head.index.store(head, Ordering::Relaxed);
                 }
-                head = head.wrapping_add(1 << SHIFT);
             }
             if !block.is_null() {
+                // Only if the loop ran did we publish a block in `head.block`; then no first
+                // block can be installed late, and we clear it. Otherwise `head.block` is
+                // left alone: a sender may be installing the first block into it right now,
+                // and `Drop` will free that one.
+                if head != initial_head {
+                    self.head.block.store(ptr::null_mut(), Ordering::Relaxed);
+                }
                 Block::free(block);
             }
         }
