@@ -505,17 +505,12 @@ impl<T> Channel<T> {
 
     /// Receives, parking while the channel is empty, until `deadline`.
     pub(crate) fn recv(&self, deadline: Deadline) -> Result<T, RecvTimeoutError> {
-        let claimed = block_on(&self.receivers, deadline, || match self.start_recv() {
-            Claim::Ready(token) => Some(Ok(token)),
-            Claim::Disconnected => Some(Err(())),
-            Claim::Empty => None,
+        let outcome = block_on(&self.receivers, deadline, || match self.try_recv() {
+            Ok(msg) => Some(Ok(msg)),
+            Err(TryRecvError::Disconnected) => Some(Err(RecvTimeoutError::Disconnected)),
+            Err(TryRecvError::Empty) => None,
         });
-        match claimed {
-            // SAFETY: `token` is fresh from `start_recv`.
-            Some(Ok(token)) => Ok(unsafe { self.read(token) }),
-            Some(Err(())) => Err(RecvTimeoutError::Disconnected),
-            None => Err(RecvTimeoutError::Timeout),
-        }
+        outcome.unwrap_or(Err(RecvTimeoutError::Timeout))
     }
 
     /// The number of messages in the channel (exact when no operation is in flight).
