@@ -3,20 +3,11 @@
 
 mod common;
 
-use common::model;
+use common::{model, Counted};
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::Arc;
 use loom::thread;
 use panama::{bounded, SendError, TrySendError};
-
-/// Counts its own drops, to check "dropped exactly once".
-struct Counted(Arc<AtomicUsize>);
-
-impl Drop for Counted {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, Ordering::Relaxed);
-    }
-}
 
 /// A sender parked on a full buffer is woken by a receive (no lost wake-up).
 #[test]

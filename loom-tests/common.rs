@@ -18,3 +18,13 @@ pub fn model_with_bound<F: Fn() + Sync + Send + 'static>(bound: usize, f: F) {
     builder.preemption_bound = Some(builder.preemption_bound.map_or(bound, |b| b.min(bound)));
     builder.check(f);
 }
+
+/// A message that counts its own drops, to check "dropped exactly once".
+#[allow(dead_code)] // Not every model file uses it.
+pub struct Counted(pub loom::sync::Arc<loom::sync::atomic::AtomicUsize>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, loom::sync::atomic::Ordering::Relaxed);
+    }
+}

@@ -6,20 +6,11 @@
 
 mod common;
 
-use common::model;
+use common::{model, Counted};
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::Arc;
 use loom::thread;
 use panama::{unbounded, RecvError, TryRecvError};
-
-/// Counts its own drops, to check "dropped exactly once".
-struct Counted(Arc<AtomicUsize>);
-
-impl Drop for Counted {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, Ordering::Relaxed);
-    }
-}
 
 /// Two producers race to claim the slots around a block boundary (a block holds 2 slots
 /// under loom, and slot 0 is already taken), so one of them installs the next block while

@@ -5,20 +5,11 @@
 
 mod common;
 
-use common::{model, model_with_bound};
+use common::{model, model_with_bound, Counted};
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::Arc;
 use loom::thread;
 use panama::unbounded;
-
-/// Counts its own drops.
-struct Counted(Arc<AtomicUsize>);
-
-impl Drop for Counted {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, Ordering::Relaxed);
-    }
-}
 
 /// Two first sends race each other (both may try to install the first block) and the last
 /// receiver's drop (`discard_all_messages` swaps the head block). Every message is dropped

@@ -3,7 +3,9 @@
 //! wrap-around of the ring, zero-sized and large messages, and drop accounting.
 #![cfg(not(loom))]
 
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+mod common;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -13,22 +15,9 @@ use panama::{
     SendTimeoutError, Sender, TryRecvError, TrySendError,
 };
 
-/// A short pause used to let another thread block before we act.
-const SETTLE: Duration = Duration::from_millis(50);
-
-/// How long a blocked thread gets to finish after it was woken, before a test calls it hung.
-const WAKE_LIMIT: Duration = Duration::from_secs(10);
-
-/// Picks an iteration count: tiny under Miri, `debug` in unoptimized builds, `release` otherwise.
-fn scaled(miri: usize, debug: usize, release: usize) -> usize {
-    if cfg!(miri) {
-        miri
-    } else if cfg!(debug_assertions) {
-        debug
-    } else {
-        release
-    }
-}
+use common::{
+    addr, join_within, scaled, wait_for, wait_for_count, Ledger, Tracked, SETTLE, WAKE_LIMIT,
+};
 
 /// Checks `len`, `is_empty`, `is_full` and `capacity` on both handles.
 #[track_caller]
@@ -41,51 +30,6 @@ fn assert_state<T>(tx: &Sender<T>, rx: &Receiver<T>, len: usize, cap: usize) {
     assert_eq!(rx.is_empty(), len == 0, "Receiver::is_empty at len {len}");
     assert_eq!(tx.is_full(), len == cap, "Sender::is_full at len {len}");
     assert_eq!(rx.is_full(), len == cap, "Receiver::is_full at len {len}");
-}
-
-/// Waits until `flag` is set by another thread (which then is about to block).
-fn wait_for(flag: &AtomicBool) {
-    let start = Instant::now();
-    while !flag.load(Ordering::SeqCst) {
-        assert!(start.elapsed() < WAKE_LIMIT, "helper thread never started");
-        thread::yield_now();
-    }
-}
-
-/// Waits until `counter` reaches `n`, failing the test if that takes too long.
-fn wait_for_count(counter: &AtomicUsize, n: usize) {
-    let start = Instant::now();
-    while counter.load(Ordering::SeqCst) < n {
-        assert!(
-            start.elapsed() < WAKE_LIMIT,
-            "count stuck at {} (expected {n})",
-            counter.load(Ordering::SeqCst)
-        );
-        thread::sleep(Duration::from_millis(1));
-    }
-}
-
-/// Joins `handle`, failing the test if the thread is still blocked after [`WAKE_LIMIT`]
-/// (a missed wake-up) instead of hanging the whole run.
-#[track_caller]
-fn join_within<R>(handle: thread::JoinHandle<R>) -> R {
-    let start = Instant::now();
-    while !handle.is_finished() {
-        assert!(
-            start.elapsed() < WAKE_LIMIT,
-            "a thread is still blocked after {WAKE_LIMIT:?}: missed wake-up?"
-        );
-        thread::sleep(Duration::from_millis(1));
-    }
-    match handle.join() {
-        Ok(r) => r,
-        Err(panic) => std::panic::resume_unwind(panic),
-    }
-}
-
-/// The address of a boxed value: proves that a message handed back is the one we sent.
-fn addr<T>(b: &T) -> usize {
-    b as *const T as usize
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1128,70 +1072,6 @@ fn large_4k_messages_across_threads() {
 // ---------------------------------------------------------------------------------------------
 // Drop accounting
 // ---------------------------------------------------------------------------------------------
-
-/// Per-test drop ledger: one counter per message id, plus totals.
-struct Ledger {
-    per_id: Vec<AtomicU8>,
-    created: AtomicUsize,
-    dropped: AtomicUsize,
-}
-
-impl Ledger {
-    fn new(ids: usize) -> Arc<Self> {
-        Arc::new(Ledger {
-            per_id: (0..ids).map(|_| AtomicU8::new(0)).collect(),
-            created: AtomicUsize::new(0),
-            dropped: AtomicUsize::new(0),
-        })
-    }
-
-    fn make(self: &Arc<Self>, id: usize) -> Tracked {
-        self.created.fetch_add(1, Ordering::SeqCst);
-        Tracked {
-            id,
-            ledger: Arc::clone(self),
-        }
-    }
-
-    fn created(&self) -> usize {
-        self.created.load(Ordering::SeqCst)
-    }
-
-    fn dropped(&self) -> usize {
-        self.dropped.load(Ordering::SeqCst)
-    }
-
-    fn drops_of(&self, id: usize) -> u8 {
-        self.per_id[id].load(Ordering::SeqCst)
-    }
-
-    /// Asserts that ids `0..n` were each dropped exactly once and nothing else was dropped.
-    #[track_caller]
-    fn assert_each_dropped_once(&self, n: usize) {
-        for id in 0..n {
-            assert_eq!(
-                self.drops_of(id),
-                1,
-                "message {id} dropped wrong number of times"
-            );
-        }
-        assert_eq!(self.dropped(), n);
-    }
-}
-
-/// A message that records its own drop in a [`Ledger`].
-struct Tracked {
-    id: usize,
-    ledger: Arc<Ledger>,
-}
-
-impl Drop for Tracked {
-    fn drop(&mut self) {
-        let prev = self.ledger.per_id[self.id].fetch_add(1, Ordering::SeqCst);
-        assert_eq!(prev, 0, "message {} dropped twice", self.id);
-        self.ledger.dropped.fetch_add(1, Ordering::SeqCst);
-    }
-}
 
 /// Which side of the channel goes last.
 #[derive(Clone, Copy, Debug)]

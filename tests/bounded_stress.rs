@@ -3,163 +3,20 @@
 //! send/receive method mixed, disconnection races, drop accounting under load, and ping-pong.
 #![cfg(not(loom))]
 
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use panama::{
-    bounded, Receiver, RecvError, RecvTimeoutError, SendTimeoutError, Sender, TryRecvError,
-    TrySendError,
+use panama::{bounded, RecvError, RecvTimeoutError, SendTimeoutError, TryRecvError};
+
+use common::{
+    big_message, check_big_ids_exactly_once_in_order, check_big_message,
+    check_exactly_once_in_order, consume, produce, scaled, within_limit, Ledger, RecvMode,
+    SendMode, Tracked, BIG, STRESS_LIMIT,
 };
-
-/// Picks an iteration count: tiny under Miri, `debug` in unoptimized builds, `release` otherwise.
-fn scaled(miri: usize, debug: usize, release: usize) -> usize {
-    if cfg!(miri) {
-        miri
-    } else if cfg!(debug_assertions) {
-        debug
-    } else {
-        release
-    }
-}
-
-/// How long one stress scenario may run before it counts as hung (they take a few seconds
-/// at most).
-const STRESS_LIMIT: Duration = Duration::from_secs(60);
-
-/// Runs `scenario` on a thread of its own and waits for it at most [`STRESS_LIMIT`]. A hang
-/// (threads parked with nobody left to wake them) fails the test, reporting `progress()`,
-/// instead of stalling the run; the stuck threads are left behind for the process to end.
-fn within_limit<R: Send + 'static>(
-    progress: impl Fn() -> String,
-    scenario: impl FnOnce() -> R + Send + 'static,
-) -> R {
-    // std's channel watches ours: it does not depend on the code under test.
-    let (done_tx, done_rx) = std::sync::mpsc::channel();
-    let runner = thread::spawn(move || {
-        let r = scenario();
-        let _ = done_tx.send(());
-        r
-    });
-    match done_rx.recv_timeout(STRESS_LIMIT) {
-        Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => match runner.join() {
-            Ok(r) => r,
-            Err(panic) => std::panic::resume_unwind(panic),
-        },
-        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!(
-            "hung: not done after {STRESS_LIMIT:?} ({}); missed wake-up?",
-            progress()
-        ),
-    }
-}
-
-fn encode(producer: usize, seq: usize) -> u64 {
-    ((producer as u64) << 32) | seq as u64
-}
-
-fn decode(msg: u64) -> (usize, usize) {
-    ((msg >> 32) as usize, (msg & 0xffff_ffff) as usize)
-}
-
-/// How producers put messages into the channel. Every mode retries a message it gets back
-/// (`Full`, `Timeout`) until it goes in, so every message is sent exactly once.
-#[derive(Clone, Copy, Debug)]
-enum SendMode {
-    Blocking,
-    /// `try_send`, yielding on `Full`.
-    TrySpin,
-    /// `send_timeout` of 1 ms.
-    Timeout,
-    /// `send_timeout` of 1-63 µs, so timeouts constantly race with receives making room.
-    ShortTimeout,
-}
-
-/// How consumers take messages out of the channel.
-#[derive(Clone, Copy, Debug)]
-enum RecvMode {
-    Blocking,
-    Iter,
-    /// `try_recv`, yielding on `Empty`.
-    TrySpin,
-    /// `recv_timeout` of 1 ms.
-    Timeout,
-    /// `recv_timeout` of 1-63 µs, so timeouts constantly race with arriving messages.
-    ShortTimeout,
-}
-
-fn produce(tx: &Sender<u64>, producer: usize, per: usize, mode: SendMode, sent: &AtomicUsize) {
-    let mut micros = 1;
-    for seq in 0..per {
-        if seq > 0 {
-            sent.fetch_add(1, Ordering::Relaxed);
-        }
-        let mut msg = encode(producer, seq);
-        match mode {
-            SendMode::Blocking => tx.send(msg).unwrap(),
-            SendMode::TrySpin => loop {
-                match tx.try_send(msg) {
-                    Ok(()) => break,
-                    Err(TrySendError::Full(m)) => {
-                        assert_eq!(m, msg, "try_send handed back another message");
-                        msg = m;
-                        thread::yield_now();
-                    }
-                    Err(TrySendError::Disconnected(_)) => panic!("receivers vanished"),
-                }
-            },
-            SendMode::Timeout | SendMode::ShortTimeout => loop {
-                let timeout = match mode {
-                    SendMode::Timeout => Duration::from_millis(1),
-                    _ => Duration::from_micros(micros),
-                };
-                micros = micros % 63 + 1;
-                match tx.send_timeout(msg, timeout) {
-                    Ok(()) => break,
-                    Err(SendTimeoutError::Timeout(m)) => {
-                        assert_eq!(m, msg, "send_timeout handed back another message");
-                        msg = m;
-                    }
-                    Err(SendTimeoutError::Disconnected(_)) => panic!("receivers vanished"),
-                }
-            },
-        }
-    }
-    sent.fetch_add(1, Ordering::Relaxed);
-}
-
-fn consume(rx: &Receiver<u64>, mode: RecvMode) -> Vec<u64> {
-    let mut got = Vec::new();
-    let mut micros = 1;
-    match mode {
-        RecvMode::Blocking => {
-            while let Ok(m) = rx.recv() {
-                got.push(m);
-            }
-        }
-        RecvMode::Iter => got.extend(rx.iter()),
-        RecvMode::TrySpin => loop {
-            match rx.try_recv() {
-                Ok(m) => got.push(m),
-                Err(TryRecvError::Empty) => thread::yield_now(),
-                Err(TryRecvError::Disconnected) => break,
-            }
-        },
-        RecvMode::Timeout | RecvMode::ShortTimeout => loop {
-            let timeout = match mode {
-                RecvMode::Timeout => Duration::from_millis(1),
-                _ => Duration::from_micros(micros),
-            };
-            micros = micros % 63 + 1;
-            match rx.recv_timeout(timeout) {
-                Ok(m) => got.push(m),
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => break,
-            }
-        },
-    }
-    got
-}
 
 /// Runs `producers` x `consumers` over one `bounded(cap)` channel with about `total`
 /// messages, then checks that every message was received exactly once, and that each
@@ -177,6 +34,7 @@ fn mpmc(
     let sent = Arc::new(AtomicUsize::new(0));
     let progress = Arc::clone(&sent);
     let results: Vec<Vec<u64>> = within_limit(
+        STRESS_LIMIT,
         move || {
             let done = progress.load(Ordering::Relaxed);
             format!("cap {cap}: {done} of {} sends completed", producers * per)
@@ -209,27 +67,7 @@ fn mpmc(
         },
     );
 
-    let mut seen = vec![false; producers * per];
-    let mut count = 0;
-    for (c, got) in results.iter().enumerate() {
-        let mut last: Vec<Option<usize>> = vec![None; producers];
-        for &m in got {
-            let (p, seq) = decode(m);
-            assert!(p < producers && seq < per, "corrupt message {m:#x}");
-            if let Some(prev) = last[p] {
-                assert!(
-                    seq > prev,
-                    "cap {cap}: consumer {c}: producer {p} seq {seq} after {prev} (FIFO violated)"
-                );
-            }
-            last[p] = Some(seq);
-            let slot = &mut seen[p * per + seq];
-            assert!(!*slot, "cap {cap}: message p={p} seq={seq} received twice");
-            *slot = true;
-            count += 1;
-        }
-    }
-    assert_eq!(count, producers * per, "cap {cap}: messages lost");
+    check_exactly_once_in_order(&results, producers, per, &format!("cap {cap}: "));
 }
 
 const ALL_SEND_MODES: [SendMode; 4] = [
@@ -397,6 +235,7 @@ fn oversubscribed_16x16_cap1_mixed_modes() {
 #[test]
 fn receiver_drop_races_with_blocking_send() {
     within_limit(
+        STRESS_LIMIT,
         move || String::from("receiver_drop_races_with_blocking_send"),
         move || {
             let rounds = scaled(20, 500, 1_000);
@@ -435,6 +274,7 @@ fn receiver_drop_races_with_blocking_send() {
 #[test]
 fn sender_drop_races_with_blocking_recv() {
     within_limit(
+        STRESS_LIMIT,
         move || String::from("sender_drop_races_with_blocking_recv"),
         move || {
             let rounds = scaled(20, 500, 1_000);
@@ -469,6 +309,7 @@ fn sender_drop_races_with_blocking_recv() {
 #[test]
 fn recv_races_with_blocking_send() {
     within_limit(
+        STRESS_LIMIT,
         move || String::from("recv_races_with_blocking_send"),
         move || {
             let rounds = scaled(20, 1_000, 2_000);
@@ -494,6 +335,7 @@ fn recv_races_with_blocking_send() {
 #[test]
 fn send_races_with_blocking_recv() {
     within_limit(
+        STRESS_LIMIT,
         move || String::from("send_races_with_blocking_recv"),
         move || {
             let rounds = scaled(20, 1_000, 2_000);
@@ -514,38 +356,19 @@ fn send_races_with_blocking_recv() {
 // Drop accounting under load
 // ---------------------------------------------------------------------------------------------
 
-/// Counts drops per message id.
-struct Ledger {
-    per_id: Vec<AtomicU8>,
-}
-
-/// A message that records its drop in a [`Ledger`], and fails on a second drop.
-struct Tracked {
-    id: usize,
-    ledger: Arc<Ledger>,
-}
-
-impl Drop for Tracked {
-    fn drop(&mut self) {
-        let prev = self.ledger.per_id[self.id].fetch_add(1, Ordering::SeqCst);
-        assert_eq!(prev, 0, "message {} dropped twice", self.id);
-    }
-}
-
 /// Producers push tracked messages while consumers receive some and then leave: every
 /// message is dropped exactly once, whether a consumer received it, the channel discarded
 /// it, or a failed send handed it back.
 #[test]
 fn receivers_leave_mid_stream_every_message_dropped_once() {
     within_limit(
+        STRESS_LIMIT,
         move || String::from("receivers_leave_mid_stream_every_message_dropped_once"),
         move || {
             let producers = 4;
             let per = scaled(100, 10_000, 100_000);
             for cap in [1usize, 16] {
-                let ledger = Arc::new(Ledger {
-                    per_id: (0..producers * per).map(|_| AtomicU8::new(0)).collect(),
-                });
+                let ledger = Ledger::new(producers * per);
                 let received = AtomicUsize::new(0);
                 let (tx, rx) = bounded::<Tracked>(cap);
                 thread::scope(|s| {
@@ -555,10 +378,7 @@ fn receivers_leave_mid_stream_every_message_dropped_once() {
                         s.spawn(move || {
                             for i in 0..per {
                                 let id = p * per + i;
-                                let msg = Tracked {
-                                    id,
-                                    ledger: Arc::clone(&ledger),
-                                };
+                                let msg = ledger.make(id);
                                 let back = match i % 3 {
                                     0 => tx.send(msg).err().map(|e| e.into_inner()),
                                     1 => tx
@@ -614,6 +434,7 @@ fn receivers_leave_mid_stream_every_message_dropped_once() {
 #[test]
 fn zero_sized_messages_4x4_cap1() {
     within_limit(
+        STRESS_LIMIT,
         move || String::from("zero_sized_messages_4x4_cap1"),
         move || {
             let producers = 4;
@@ -652,35 +473,10 @@ fn zero_sized_messages_4x4_cap1() {
     );
 }
 
-const BIG: usize = 4096;
-
-fn big_message(producer: usize, seq: usize) -> [u8; BIG] {
-    let mut buf = [0u8; BIG];
-    buf[..8].copy_from_slice(&(producer as u64).to_le_bytes());
-    buf[8..16].copy_from_slice(&(seq as u64).to_le_bytes());
-    let mut x = ((seq as u32) ^ ((producer as u32) << 24)).wrapping_mul(0x9e37_79b9) | 1;
-    for b in &mut buf[16..] {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        *b = (x >> 8) as u8;
-    }
-    buf
-}
-
-fn check_big_message(buf: &[u8; BIG]) -> (usize, usize) {
-    let producer = u64::from_le_bytes(buf[..8].try_into().unwrap()) as usize;
-    let seq = u64::from_le_bytes(buf[8..16].try_into().unwrap()) as usize;
-    assert!(
-        buf[..] == big_message(producer, seq)[..],
-        "corrupted 4 KiB message from producer {producer} seq {seq}"
-    );
-    (producer, seq)
-}
-
 #[test]
 fn large_4k_messages_3x3_cap4() {
     within_limit(
+        STRESS_LIMIT,
         move || String::from("large_4k_messages_3x3_cap4"),
         move || {
             let producers = 3;
@@ -710,20 +506,7 @@ fn large_4k_messages_3x3_cap4() {
                     .collect();
                 handles.into_iter().map(|h| h.join().unwrap()).collect()
             });
-            let mut seen = vec![false; producers * per];
-            for ids in &results {
-                let mut last = vec![None; producers];
-                for &(p, seq) in ids {
-                    assert!(p < producers && seq < per);
-                    if let Some(prev) = last[p] {
-                        assert!(seq > prev, "FIFO violated for producer {p}");
-                    }
-                    last[p] = Some(seq);
-                    assert!(!seen[p * per + seq], "duplicate 4 KiB message");
-                    seen[p * per + seq] = true;
-                }
-            }
-            assert!(seen.iter().all(|&b| b), "lost 4 KiB messages");
+            check_big_ids_exactly_once_in_order(&results, producers, per);
         },
     );
 }
@@ -735,6 +518,7 @@ fn large_4k_messages_3x3_cap4() {
 #[test]
 fn ping_pong_over_two_bounded1() {
     within_limit(
+        STRESS_LIMIT,
         move || String::from("ping_pong_over_two_bounded1"),
         move || {
             let rounds = scaled(100, 20_000, 100_000);
@@ -762,6 +546,7 @@ fn ping_pong_over_two_bounded1() {
 #[test]
 fn ping_pong_over_two_bounded1_with_timeouts() {
     within_limit(
+        STRESS_LIMIT,
         move || String::from("ping_pong_over_two_bounded1_with_timeouts"),
         move || {
             let rounds = scaled(100, 10_000, 50_000);
@@ -791,6 +576,7 @@ fn ping_pong_over_two_bounded1_with_timeouts() {
 #[test]
 fn ping_pong_pairs_in_parallel() {
     within_limit(
+        STRESS_LIMIT,
         move || String::from("ping_pong_pairs_in_parallel"),
         move || {
             let pairs = 4;

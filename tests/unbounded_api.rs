@@ -2,6 +2,8 @@
 //! and the blocking/waking behaviour of `recv` and friends.
 #![cfg(not(loom))]
 
+mod common;
+
 use std::cell::Cell;
 use std::error::Error;
 use std::fmt;
@@ -15,11 +17,10 @@ use panama::{
     TryRecvError, TrySendError,
 };
 
+use common::SETTLE;
+
 /// A payload type that is neither `Debug`, `Clone` nor `Sync`.
 struct Opaque(#[allow(dead_code)] Cell<u32>);
-
-/// A short pause used to let another thread block before we act.
-const SETTLE: Duration = Duration::from_millis(50);
 
 fn assert_send<T: Send>() {}
 fn assert_sync<T: Sync>() {}

@@ -2,75 +2,16 @@
 //! exactly once, either by whoever received it or by the channel when its last handle goes.
 #![cfg(not(loom))]
 
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+mod common;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
 use panama::{unbounded, SendTimeoutError, TrySendError};
 
-/// Per-test drop ledger: one counter per message id, plus totals.
-struct Ledger {
-    per_id: Vec<AtomicU8>,
-    created: AtomicUsize,
-    dropped: AtomicUsize,
-}
-
-impl Ledger {
-    fn new(capacity: usize) -> Arc<Self> {
-        Arc::new(Ledger {
-            per_id: (0..capacity).map(|_| AtomicU8::new(0)).collect(),
-            created: AtomicUsize::new(0),
-            dropped: AtomicUsize::new(0),
-        })
-    }
-
-    fn make(self: &Arc<Self>, id: usize) -> Tracked {
-        self.created.fetch_add(1, Ordering::SeqCst);
-        Tracked {
-            id,
-            ledger: Arc::clone(self),
-        }
-    }
-
-    fn created(&self) -> usize {
-        self.created.load(Ordering::SeqCst)
-    }
-
-    fn dropped(&self) -> usize {
-        self.dropped.load(Ordering::SeqCst)
-    }
-
-    fn drops_of(&self, id: usize) -> u8 {
-        self.per_id[id].load(Ordering::SeqCst)
-    }
-
-    /// Asserts that ids `0..n` were each dropped exactly once and nothing else was dropped.
-    fn assert_each_dropped_once(&self, n: usize) {
-        for id in 0..n {
-            assert_eq!(
-                self.drops_of(id),
-                1,
-                "message {id} dropped wrong number of times"
-            );
-        }
-        assert_eq!(self.dropped(), n);
-    }
-}
-
-/// A message that records its own drop in a [`Ledger`].
-struct Tracked {
-    id: usize,
-    ledger: Arc<Ledger>,
-}
-
-impl Drop for Tracked {
-    fn drop(&mut self) {
-        let prev = self.ledger.per_id[self.id].fetch_add(1, Ordering::SeqCst);
-        assert_eq!(prev, 0, "message {} dropped twice", self.id);
-        self.ledger.dropped.fetch_add(1, Ordering::SeqCst);
-    }
-}
+use common::{Ledger, Tracked};
 
 /// Enough messages to span many internal blocks.
 fn many() -> usize {

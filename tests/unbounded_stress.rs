@@ -2,80 +2,19 @@
 //! per-producer FIFO order, oversubscription, zero-sized and large messages, and ping-pong.
 #![cfg(not(loom))]
 
+mod common;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use panama::{unbounded, Receiver, RecvTimeoutError, TryRecvError};
+use panama::{unbounded, RecvTimeoutError, TryRecvError};
 
-/// Picks an iteration count: tiny under Miri, `debug` in unoptimized builds, `release` otherwise.
-fn scaled(miri: usize, debug: usize, release: usize) -> usize {
-    if cfg!(miri) {
-        miri
-    } else if cfg!(debug_assertions) {
-        debug
-    } else {
-        release
-    }
-}
-
-fn encode(producer: usize, seq: usize) -> u64 {
-    ((producer as u64) << 32) | seq as u64
-}
-
-fn decode(msg: u64) -> (usize, usize) {
-    ((msg >> 32) as usize, (msg & 0xffff_ffff) as usize)
-}
-
-/// How consumers take messages out of the channel.
-#[derive(Clone, Copy, Debug)]
-enum RecvMode {
-    Blocking,
-    Iter,
-    TrySpin,
-    Timeout,
-    /// Very short timeouts (1-63 µs), so timeouts constantly race with arriving messages.
-    ShortTimeout,
-}
-
-fn consume(rx: &Receiver<u64>, mode: RecvMode) -> Vec<u64> {
-    let mut got = Vec::new();
-    match mode {
-        RecvMode::Blocking => {
-            while let Ok(m) = rx.recv() {
-                got.push(m);
-            }
-        }
-        RecvMode::Iter => got.extend(rx.iter()),
-        RecvMode::TrySpin => loop {
-            match rx.try_recv() {
-                Ok(m) => got.push(m),
-                Err(TryRecvError::Empty) => thread::yield_now(),
-                Err(TryRecvError::Disconnected) => break,
-            }
-        },
-        RecvMode::Timeout => loop {
-            match rx.recv_timeout(Duration::from_millis(1)) {
-                Ok(m) => got.push(m),
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => break,
-            }
-        },
-        RecvMode::ShortTimeout => {
-            let mut t = 1;
-            loop {
-                match rx.recv_timeout(Duration::from_micros(t)) {
-                    Ok(m) => got.push(m),
-                    Err(RecvTimeoutError::Timeout) => {}
-                    Err(RecvTimeoutError::Disconnected) => break,
-                }
-                t = t % 63 + 1;
-            }
-        }
-    }
-    got
-}
+use common::{
+    check_big_ids_exactly_once_in_order, check_exactly_once_in_order, consume, encode, scaled,
+    RecvMode,
+};
 
 /// Runs `producers` x `consumers` over one channel with `total` messages, then checks that
 /// every message was received exactly once and that each consumer saw each producer's
@@ -106,28 +45,7 @@ fn mpmc(producers: usize, consumers: usize, total: usize, modes: &[RecvMode]) {
     });
     drop(rx);
 
-    let mut seen = vec![false; producers * per];
-    let mut count = 0;
-    for (c, got) in results.iter().enumerate() {
-        let mut last: Vec<Option<usize>> = vec![None; producers];
-        for &m in got {
-            let (p, seq) = decode(m);
-            assert!(p < producers && seq < per, "corrupt message {m:#x}");
-            if let Some(prev) = last[p] {
-                assert!(
-                    seq > prev,
-                    "consumer {c}: producer {p} seq {seq} after {prev} (FIFO violated)"
-                );
-            }
-            last[p] = Some(seq);
-            let slot = &mut seen[p * per + seq];
-            assert!(!*slot, "message p={p} seq={seq} received twice");
-            *slot = true;
-            count += 1;
-        }
-    }
-    assert_eq!(count, producers * per, "messages lost");
-    assert!(seen.iter().all(|&b| b));
+    check_exactly_once_in_order(&results, producers, per, "");
 }
 
 #[test]
@@ -404,20 +322,7 @@ fn large_4k_messages() {
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    let mut seen = vec![false; producers * per];
-    for ids in &results {
-        let mut last = vec![None; producers];
-        for &(p, seq) in ids {
-            assert!(p < producers && seq < per);
-            if let Some(prev) = last[p] {
-                assert!(seq > prev, "FIFO violated for producer {p}");
-            }
-            last[p] = Some(seq);
-            assert!(!seen[p * per + seq], "duplicate");
-            seen[p * per + seq] = true;
-        }
-    }
-    assert!(seen.iter().all(|&b| b), "lost 4 KiB messages");
+    check_big_ids_exactly_once_in_order(&results, producers, per);
 }
 
 #[test]

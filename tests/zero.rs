@@ -4,6 +4,8 @@
 //! side; plus drop accounting, MPMC stress and a timeout storm.
 #![cfg(not(loom))]
 
+mod common;
+
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -14,30 +16,14 @@ use panama::{
     Sender, TryRecvError, TrySendError,
 };
 
-/// A short pause used to let another thread block before we act.
-const SETTLE: Duration = Duration::from_millis(50);
-
-/// How long a blocked thread gets to finish after it was woken, before a test calls it hung.
-const WAKE_LIMIT: Duration = Duration::from_secs(10);
+use common::{
+    addr, big_message, check_big_ids_exactly_once_in_order, check_big_message,
+    check_exactly_once_in_order, consume, join_within, produce, scaled, wait_for_count,
+    within_limit, Ledger, RecvMode, SendMode, Tracked, BIG, SETTLE, STRESS_LIMIT, WAKE_LIMIT,
+};
 
 /// How many times a non-blocking operation is retried, 1 ms apart, while its peer blocks.
 const RETRIES: usize = 5_000;
-
-/// Picks an iteration count: tiny under Miri, `debug` in unoptimized builds, `release` otherwise.
-fn scaled(miri: usize, debug: usize, release: usize) -> usize {
-    if cfg!(miri) {
-        miri
-    } else if cfg!(debug_assertions) {
-        debug
-    } else {
-        release
-    }
-}
-
-/// The address of a boxed value: proves that a message handed back is the one we sent.
-fn addr<T>(b: &T) -> usize {
-    b as *const T as usize
-}
 
 /// Checks what a zero-capacity channel always reports, whatever is going on.
 #[track_caller]
@@ -50,68 +36,6 @@ fn assert_rendezvous_state<T>(tx: &Sender<T>, rx: &Receiver<T>) {
         assert_eq!(len, 0);
         assert!(empty, "a zero-capacity channel is always empty");
         assert!(full, "a zero-capacity channel is always full");
-    }
-}
-
-/// Waits until `counter` reaches `n`, failing the test if that takes too long.
-fn wait_for_count(counter: &AtomicUsize, n: usize) {
-    let start = Instant::now();
-    while counter.load(Ordering::SeqCst) < n {
-        assert!(
-            start.elapsed() < WAKE_LIMIT,
-            "count stuck at {} (expected {n})",
-            counter.load(Ordering::SeqCst)
-        );
-        thread::sleep(Duration::from_millis(1));
-    }
-}
-
-/// Joins `handle`, failing the test if the thread is still blocked after [`WAKE_LIMIT`]
-/// (a missed wake-up) instead of hanging the whole run.
-#[track_caller]
-fn join_within<R>(handle: thread::JoinHandle<R>) -> R {
-    let start = Instant::now();
-    while !handle.is_finished() {
-        assert!(
-            start.elapsed() < WAKE_LIMIT,
-            "a thread is still blocked after {WAKE_LIMIT:?}: missed wake-up?"
-        );
-        thread::sleep(Duration::from_millis(1));
-    }
-    match handle.join() {
-        Ok(r) => r,
-        Err(panic) => std::panic::resume_unwind(panic),
-    }
-}
-
-/// How long a whole stress scenario may run before it counts as hung (they take a few
-/// seconds at most).
-const STRESS_LIMIT: Duration = Duration::from_secs(60);
-
-/// Runs `scenario` on a thread of its own and waits for it at most `limit`. A hang
-/// (threads parked with nobody left to wake them) fails the test, reporting `progress()`,
-/// instead of stalling the run; the stuck threads are left behind for the process to end.
-fn within_limit<R: Send + 'static>(
-    limit: Duration,
-    progress: impl Fn() -> String,
-    scenario: impl FnOnce() -> R + Send + 'static,
-) -> R {
-    // std's channel watches ours: it does not depend on the code under test.
-    let (done_tx, done_rx) = std::sync::mpsc::channel();
-    let runner = thread::spawn(move || {
-        let r = scenario();
-        let _ = done_tx.send(());
-        r
-    });
-    match done_rx.recv_timeout(limit) {
-        Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => match runner.join() {
-            Ok(r) => r,
-            Err(panic) => std::panic::resume_unwind(panic),
-        },
-        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!(
-            "hung: not done after {limit:?} ({}); missed wake-up?",
-            progress()
-        ),
     }
 }
 
@@ -972,59 +896,6 @@ fn many_blocked_receivers_woken_by_last_sender_drop() {
 // Drop accounting
 // ---------------------------------------------------------------------------------------------
 
-/// Per-test drop ledger: one counter per message id, plus totals.
-struct Ledger {
-    per_id: Vec<AtomicU8>,
-    dropped: AtomicUsize,
-}
-
-impl Ledger {
-    fn new(ids: usize) -> Arc<Self> {
-        Arc::new(Ledger {
-            per_id: (0..ids).map(|_| AtomicU8::new(0)).collect(),
-            dropped: AtomicUsize::new(0),
-        })
-    }
-
-    fn make(self: &Arc<Self>, id: usize) -> Tracked {
-        Tracked {
-            id,
-            ledger: Arc::clone(self),
-        }
-    }
-
-    fn dropped(&self) -> usize {
-        self.dropped.load(Ordering::SeqCst)
-    }
-
-    /// Asserts that ids `0..n` were each dropped exactly once and nothing else was dropped.
-    #[track_caller]
-    fn assert_each_dropped_once(&self, n: usize) {
-        for id in 0..n {
-            assert_eq!(
-                self.per_id[id].load(Ordering::SeqCst),
-                1,
-                "message {id} dropped wrong number of times"
-            );
-        }
-        assert_eq!(self.dropped(), n);
-    }
-}
-
-/// A message that records its own drop in a [`Ledger`].
-struct Tracked {
-    id: usize,
-    ledger: Arc<Ledger>,
-}
-
-impl Drop for Tracked {
-    fn drop(&mut self) {
-        let prev = self.ledger.per_id[self.id].fetch_add(1, Ordering::SeqCst);
-        assert_eq!(prev, 0, "message {} dropped twice", self.id);
-        self.ledger.dropped.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
 #[test]
 fn failed_sends_hand_message_back_undropped() {
     let ledger = Ledger::new(7);
@@ -1201,139 +1072,6 @@ fn receivers_leave_mid_stream_every_message_dropped_once() {
 // MPMC stress
 // ---------------------------------------------------------------------------------------------
 
-fn encode(producer: usize, seq: usize) -> u64 {
-    ((producer as u64) << 32) | seq as u64
-}
-
-fn decode(msg: u64) -> (usize, usize) {
-    ((msg >> 32) as usize, (msg & 0xffff_ffff) as usize)
-}
-
-/// How producers hand messages over. Every mode retries a message it gets back until a
-/// receiver takes it.
-#[derive(Clone, Copy, Debug)]
-enum SendMode {
-    Blocking,
-    /// `try_send`, yielding on `Full` (succeeds only against a blocked receiver).
-    TrySpin,
-    /// `send_timeout` of 1 ms.
-    Timeout,
-    /// `send_timeout` of 1-63 µs.
-    ShortTimeout,
-}
-
-/// How consumers take messages.
-#[derive(Clone, Copy, Debug)]
-enum RecvMode {
-    Blocking,
-    Iter,
-    /// `try_recv`, yielding on `Empty` (succeeds only against a blocked sender).
-    TrySpin,
-    /// `recv_timeout` of 1 ms.
-    Timeout,
-    /// `recv_timeout` of 1-63 µs.
-    ShortTimeout,
-}
-
-fn produce(tx: &Sender<u64>, producer: usize, per: usize, mode: SendMode, sent: &AtomicUsize) {
-    let mut micros = 1;
-    for seq in 0..per {
-        if seq > 0 {
-            sent.fetch_add(1, Ordering::Relaxed);
-        }
-        let mut msg = encode(producer, seq);
-        match mode {
-            SendMode::Blocking => tx.send(msg).unwrap(),
-            SendMode::TrySpin => loop {
-                match tx.try_send(msg) {
-                    Ok(()) => break,
-                    Err(TrySendError::Full(m)) => {
-                        assert_eq!(m, msg, "try_send handed back another message");
-                        msg = m;
-                        thread::yield_now();
-                    }
-                    Err(TrySendError::Disconnected(_)) => panic!("receivers vanished"),
-                }
-            },
-            SendMode::Timeout | SendMode::ShortTimeout => loop {
-                let timeout = match mode {
-                    SendMode::Timeout => Duration::from_millis(1),
-                    _ => Duration::from_micros(micros),
-                };
-                micros = micros % 63 + 1;
-                match tx.send_timeout(msg, timeout) {
-                    Ok(()) => break,
-                    Err(SendTimeoutError::Timeout(m)) => {
-                        assert_eq!(m, msg, "send_timeout handed back another message");
-                        msg = m;
-                    }
-                    Err(SendTimeoutError::Disconnected(_)) => panic!("receivers vanished"),
-                }
-            },
-        }
-    }
-    sent.fetch_add(1, Ordering::Relaxed);
-}
-
-fn consume(rx: &Receiver<u64>, mode: RecvMode) -> Vec<u64> {
-    let mut got = Vec::new();
-    let mut micros = 1;
-    match mode {
-        RecvMode::Blocking => {
-            while let Ok(m) = rx.recv() {
-                got.push(m);
-            }
-        }
-        RecvMode::Iter => got.extend(rx.iter()),
-        RecvMode::TrySpin => loop {
-            match rx.try_recv() {
-                Ok(m) => got.push(m),
-                Err(TryRecvError::Empty) => thread::yield_now(),
-                Err(TryRecvError::Disconnected) => break,
-            }
-        },
-        RecvMode::Timeout | RecvMode::ShortTimeout => loop {
-            let timeout = match mode {
-                RecvMode::Timeout => Duration::from_millis(1),
-                _ => Duration::from_micros(micros),
-            };
-            micros = micros % 63 + 1;
-            match rx.recv_timeout(timeout) {
-                Ok(m) => got.push(m),
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => break,
-            }
-        },
-    }
-    got
-}
-
-/// Checks that the consumers' logs hold each of `producers * per` messages exactly once,
-/// each consumer seeing each producer's messages in increasing order.
-fn check_exactly_once_in_order(results: &[Vec<u64>], producers: usize, per: usize) {
-    let mut seen = vec![false; producers * per];
-    let mut count = 0;
-    for (c, got) in results.iter().enumerate() {
-        let mut last: Vec<Option<usize>> = vec![None; producers];
-        for &m in got {
-            let (p, seq) = decode(m);
-            assert!(p < producers && seq < per, "corrupt message {m:#x}");
-            if let Some(prev) = last[p] {
-                assert!(
-                    seq > prev,
-                    "consumer {c}: producer {p} seq {seq} after {prev} (FIFO violated)"
-                );
-            }
-            last[p] = Some(seq);
-            let slot = &mut seen[p * per + seq];
-            assert!(!*slot, "message p={p} seq={seq} received twice");
-            *slot = true;
-            count += 1;
-        }
-    }
-    assert_eq!(count, producers * per, "messages lost");
-}
-
 /// `producers` x `consumers` over one rendezvous channel. At least one send mode and one
 /// receive mode must block (a `try_send` can only meet a blocked receiver, and vice versa).
 fn mpmc(
@@ -1376,7 +1114,7 @@ fn mpmc(
             results
         },
     );
-    check_exactly_once_in_order(&results, producers, per);
+    check_exactly_once_in_order(&results, producers, per, "");
 }
 
 #[test]
@@ -1619,32 +1357,6 @@ fn zero_sized_messages_with_drop_are_dropped_once() {
     assert_eq!(DROPS.load(Ordering::SeqCst), 2);
 }
 
-const BIG: usize = 4096;
-
-fn big_message(producer: usize, seq: usize) -> [u8; BIG] {
-    let mut buf = [0u8; BIG];
-    buf[..8].copy_from_slice(&(producer as u64).to_le_bytes());
-    buf[8..16].copy_from_slice(&(seq as u64).to_le_bytes());
-    let mut x = ((seq as u32) ^ ((producer as u32) << 24)).wrapping_mul(0x9e37_79b9) | 1;
-    for b in &mut buf[16..] {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        *b = (x >> 8) as u8;
-    }
-    buf
-}
-
-fn check_big_message(buf: &[u8; BIG]) -> (usize, usize) {
-    let producer = u64::from_le_bytes(buf[..8].try_into().unwrap()) as usize;
-    let seq = u64::from_le_bytes(buf[8..16].try_into().unwrap()) as usize;
-    assert!(
-        buf[..] == big_message(producer, seq)[..],
-        "corrupted 4 KiB message from producer {producer} seq {seq}"
-    );
-    (producer, seq)
-}
-
 #[test]
 fn large_4k_messages() {
     let producers = 2;
@@ -1694,20 +1406,7 @@ fn large_4k_messages() {
                     .collect();
                 handles.into_iter().map(|h| h.join().unwrap()).collect()
             });
-            let mut seen = vec![false; producers * per];
-            for ids in &results {
-                let mut last = vec![None; producers];
-                for &(p, seq) in ids {
-                    assert!(p < producers && seq < per);
-                    if let Some(prev) = last[p] {
-                        assert!(seq > prev, "FIFO violated for producer {p}");
-                    }
-                    last[p] = Some(seq);
-                    assert!(!seen[p * per + seq], "duplicate 4 KiB message");
-                    seen[p * per + seq] = true;
-                }
-            }
-            assert!(seen.iter().all(|&b| b), "lost 4 KiB messages");
+            check_big_ids_exactly_once_in_order(&results, producers, per);
         },
     );
 }
