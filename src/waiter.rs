@@ -162,23 +162,33 @@ impl Waiter {
     /// selected operation, or `None` if the deadline passed first (the caller then calls
     /// [`abort`](Waiter::abort), which may still find it selected).
     pub(crate) fn wait(&self, deadline: Deadline) -> Option<usize> {
-        loop {
+        let mut state = WAITING;
+        let selected = park_until(deadline, || {
             // ORDERING: Acquire pairs with the Release of the notifier's `try_select`.
-            let state = self.state.load(Ordering::Acquire);
-            if state != WAITING {
-                return Some(state);
-            }
-            // `park` may return spuriously, and an `unpark` that came before it makes it
-            // return at once: both end up back at the state check above.
-            match deadline {
-                Deadline::Never => thread::park(),
-                Deadline::At(at) => {
-                    let now = Instant::now();
-                    if now >= at {
-                        return None;
-                    }
-                    thread::park_timeout(at - now);
+            state = self.state.load(Ordering::Acquire);
+            state != WAITING
+        });
+        selected.then_some(state)
+    }
+}
+
+/// Parks the current thread until `done()` holds or the deadline passes; returns whether
+/// `done()` held. Whoever makes `done()` true must then unpark this thread. `park` may return
+/// spuriously, and an `unpark` that came before it makes it return at once: both come back
+/// to the `done()` check.
+pub(crate) fn park_until(deadline: Deadline, mut done: impl FnMut() -> bool) -> bool {
+    loop {
+        if done() {
+            return true;
+        }
+        match deadline {
+            Deadline::Never => thread::park(),
+            Deadline::At(at) => {
+                let now = Instant::now();
+                if now >= at {
+                    return false;
                 }
+                thread::park_timeout(at - now);
             }
         }
     }
@@ -379,13 +389,13 @@ impl Registry {
                 let node = unsafe { &*cur };
                 let next = node.next;
                 let remove = if closed || notifications > 0 {
+                    // Removed either way: selected now, or already gone (it left, or was
+                    // selected through another registry).
                     if node.waiter.try_select(node.op) {
                         node.waiter.unpark();
                         notifications = notifications.saturating_sub(1);
-                        true
-                    } else {
-                        true // It had already left or been selected elsewhere: dead.
                     }
+                    true
                 } else {
                     // ORDERING: Relaxed: a stale WAITING only keeps the node one pass longer.
                     node.waiter.state.load(Ordering::Relaxed) != WAITING

@@ -52,7 +52,7 @@ use crate::sync::thread::{self, Thread};
 use crate::sync::{
     seqcst_accesses_ordered, AtomicBool, AtomicPtr, AtomicUsize, Backoff, Ordering, UnsafeCell,
 };
-use crate::waiter::{block_on, Deadline, Registry};
+use crate::waiter::{block_on, park_until, Deadline, Registry};
 
 /// `Packet::state`: exposed, not yet claimed (or claimed and not yet completed).
 const WAITING: usize = 0;
@@ -129,28 +129,21 @@ impl<T> Packet<T> {
     /// Waits (spinning briefly, then parking) until a claimer completes the packet, or the
     /// deadline passes. Returns the state, `WAITING` meaning the deadline passed.
     fn wait(&self, deadline: Deadline) -> usize {
+        let mut state = WAITING;
+        // ORDERING (both loads): Acquire pairs with the Release in `complete`.
         let backoff = Backoff::new();
-        loop {
-            // ORDERING: Acquire pairs with the Release in `complete`.
-            let state = self.state.load(Ordering::Acquire);
+        while !backoff.is_completed() && !deadline.expired() {
+            state = self.state.load(Ordering::Acquire);
             if state != WAITING {
                 return state;
             }
-            if !backoff.is_completed() && !deadline.expired() {
-                backoff.snooze();
-                continue;
-            }
-            match deadline {
-                Deadline::Never => thread::park(),
-                Deadline::At(at) => {
-                    let now = std::time::Instant::now();
-                    if now >= at {
-                        return WAITING;
-                    }
-                    thread::park_timeout(at - now);
-                }
-            }
+            backoff.snooze();
         }
+        park_until(deadline, || {
+            state = self.state.load(Ordering::Acquire);
+            state != WAITING
+        });
+        state
     }
 }
 
@@ -352,10 +345,10 @@ impl<T> Channel<T> {
                 Some(Step::Expose) => {
                     let packet = Packet::new(msg.take());
                     match self.expose(&packet, 0, deadline) {
-                        None => msg = Self::take_back(&packet), // The slot was taken: retry.
+                        None => msg = Some(Self::take_back(&packet)), // Slot taken: retry.
                         Some(DONE) => return Ok(()),
                         Some(state) => {
-                            let msg = Self::take_back(&packet).unwrap();
+                            let msg = Self::take_back(&packet);
                             return Err(
                                 if state == DISCONNECTED || self.disconnected.load(Ordering::SeqCst)
                                 {
@@ -372,10 +365,10 @@ impl<T> Channel<T> {
     }
 
     /// Moves an unclaimed offer's message back out of its packet.
-    fn take_back(packet: &Packet<T>) -> Option<T> {
+    fn take_back(packet: &Packet<T>) -> T {
         // SAFETY: the packet was never claimed (or was retracted), so the message its owner
         // put in is still there, and the owner (us) takes it once.
-        Some(packet.msg.with(|p| unsafe { p.read().assume_init() }))
+        packet.msg.with(|p| unsafe { p.read().assume_init() })
     }
 
     pub(crate) fn try_recv(&self) -> Result<T, TryRecvError> {
