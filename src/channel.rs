@@ -160,6 +160,48 @@ pub fn sync_channel<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
     bounded(cap)
 }
 
+/// A borrowed view of whichever flavor is behind a handle, for the questions both handles
+/// answer the same way (`len`, `is_empty`, `is_full`, `capacity`).
+enum State<'a, T> {
+    List(&'a list::Channel<T>),
+    Array(&'a array::Channel<T>),
+    Zero,
+}
+
+impl<T> State<'_, T> {
+    fn is_empty(&self) -> bool {
+        match self {
+            State::List(chan) => chan.is_empty(),
+            State::Array(chan) => chan.is_empty(),
+            State::Zero => true,
+        }
+    }
+
+    fn is_full(&self) -> bool {
+        match self {
+            State::List(_) => false,
+            State::Array(chan) => chan.is_full(),
+            State::Zero => true,
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            State::List(chan) => chan.len(),
+            State::Array(chan) => chan.len(),
+            State::Zero => 0,
+        }
+    }
+
+    fn capacity(&self) -> Option<usize> {
+        match self {
+            State::List(_) => None,
+            State::Array(chan) => Some(chan.capacity()),
+            State::Zero => Some(0),
+        }
+    }
+}
+
 enum SenderFlavor<T> {
     List(SenderRef<list::Channel<T>>),
     Array(SenderRef<array::Channel<T>>),
@@ -241,6 +283,14 @@ impl<T> UnwindSafe for Receiver<T> {}
 impl<T> RefUnwindSafe for Receiver<T> {}
 
 impl<T> Sender<T> {
+    fn state(&self) -> State<'_, T> {
+        match &self.flavor {
+            SenderFlavor::List(chan) => State::List(chan.chan()),
+            SenderFlavor::Array(chan) => State::Array(chan.chan()),
+            SenderFlavor::Zero(_) => State::Zero,
+        }
+    }
+
     /// Sends a message, blocking while the channel is full.
     ///
     /// Fails, handing the message back, if every receiver is gone. On an unbounded channel
@@ -301,38 +351,22 @@ impl<T> Sender<T> {
 
     /// Returns `true` if the channel holds no message.
     pub fn is_empty(&self) -> bool {
-        match &self.flavor {
-            SenderFlavor::List(chan) => chan.chan().is_empty(),
-            SenderFlavor::Array(chan) => chan.chan().is_empty(),
-            SenderFlavor::Zero(_) => true,
-        }
+        self.state().is_empty()
     }
 
     /// Returns `true` if the channel is full. An unbounded channel never is.
     pub fn is_full(&self) -> bool {
-        match &self.flavor {
-            SenderFlavor::List(_) => false,
-            SenderFlavor::Array(chan) => chan.chan().is_full(),
-            SenderFlavor::Zero(_) => true,
-        }
+        self.state().is_full()
     }
 
     /// Returns the number of messages in the channel.
     pub fn len(&self) -> usize {
-        match &self.flavor {
-            SenderFlavor::List(chan) => chan.chan().len(),
-            SenderFlavor::Array(chan) => chan.chan().len(),
-            SenderFlavor::Zero(_) => 0,
-        }
+        self.state().len()
     }
 
     /// Returns the capacity: `None` for an unbounded channel.
     pub fn capacity(&self) -> Option<usize> {
-        match &self.flavor {
-            SenderFlavor::List(_) => None,
-            SenderFlavor::Array(chan) => Some(chan.chan().capacity()),
-            SenderFlavor::Zero(_) => Some(0),
-        }
+        self.state().capacity()
     }
 
     /// Returns `true` if both senders belong to the same channel.
@@ -373,6 +407,14 @@ impl<T> fmt::Debug for Sender<T> {
 }
 
 impl<T> Receiver<T> {
+    fn state(&self) -> State<'_, T> {
+        match &self.flavor {
+            ReceiverFlavor::List(chan) => State::List(chan.chan()),
+            ReceiverFlavor::Array(chan) => State::Array(chan.chan()),
+            ReceiverFlavor::Zero(_) => State::Zero,
+        }
+    }
+
     /// Receives a message, blocking while the channel is empty.
     ///
     /// Fails once the channel is empty and every sender is gone.
@@ -435,38 +477,22 @@ impl<T> Receiver<T> {
 
     /// Returns `true` if the channel holds no message.
     pub fn is_empty(&self) -> bool {
-        match &self.flavor {
-            ReceiverFlavor::List(chan) => chan.chan().is_empty(),
-            ReceiverFlavor::Array(chan) => chan.chan().is_empty(),
-            ReceiverFlavor::Zero(_) => true,
-        }
+        self.state().is_empty()
     }
 
     /// Returns `true` if the channel is full. An unbounded channel never is.
     pub fn is_full(&self) -> bool {
-        match &self.flavor {
-            ReceiverFlavor::List(_) => false,
-            ReceiverFlavor::Array(chan) => chan.chan().is_full(),
-            ReceiverFlavor::Zero(_) => true,
-        }
+        self.state().is_full()
     }
 
     /// Returns the number of messages in the channel.
     pub fn len(&self) -> usize {
-        match &self.flavor {
-            ReceiverFlavor::List(chan) => chan.chan().len(),
-            ReceiverFlavor::Array(chan) => chan.chan().len(),
-            ReceiverFlavor::Zero(_) => 0,
-        }
+        self.state().len()
     }
 
     /// Returns the capacity: `None` for an unbounded channel.
     pub fn capacity(&self) -> Option<usize> {
-        match &self.flavor {
-            ReceiverFlavor::List(_) => None,
-            ReceiverFlavor::Array(chan) => Some(chan.chan().capacity()),
-            ReceiverFlavor::Zero(_) => Some(0),
-        }
+        self.state().capacity()
     }
 
     /// Returns `true` if both receivers belong to the same channel.
