@@ -203,6 +203,19 @@ struct Position<T> {
     block: AtomicPtr<Block<T>>,
 }
 
+impl<T> Position<T> {
+    /// The index, then the block. The block pointer may only be dereferenced after a CAS of
+    /// the index succeeds (module notes).
+    fn load(&self) -> (usize, *mut Block<T>) {
+        // ORDERING: Acquire on the index pairs with the Release that moved it onto a new
+        // block (`fetch_add` past the sentinel, or the head's store), so the block pointer
+        // read next is that index's block or a newer one.
+        let index = self.index.load(Ordering::Acquire);
+        let block = self.block.load(Ordering::Acquire);
+        (index, block)
+    }
+}
+
 /// A slot claimed by `start_send` or `start_recv`, to be written or read next.
 struct Token<T> {
     block: *mut Block<T>,
@@ -256,10 +269,7 @@ impl<T> Channel<T> {
     /// Claims a slot for a send. Returns `None` if the channel is disconnected.
     fn start_send(&self) -> Option<Token<T>> {
         let backoff = Backoff::new();
-        // ORDERING: Acquire on the index pairs with the installer's Release `fetch_add`,
-        // so the block pointer loaded next is that of the index's block (or newer).
-        let mut tail = self.tail.index.load(Ordering::Acquire);
-        let mut block = self.tail.block.load(Ordering::Acquire);
+        let (mut tail, mut block) = self.tail.load();
         let mut next_block: *mut Block<T> = ptr::null_mut();
 
         let token = loop {
@@ -271,8 +281,7 @@ impl<T> Channel<T> {
             // Another sender is installing the next block: wait for it.
             if offset == BLOCK_CAP {
                 backoff.snooze();
-                tail = self.tail.index.load(Ordering::Acquire);
-                block = self.tail.block.load(Ordering::Acquire);
+                (tail, block) = self.tail.load();
                 continue;
             }
 
@@ -305,8 +314,7 @@ impl<T> Channel<T> {
                     block = new;
                 } else {
                     next_block = new; // Lost the race: keep it for later or free it below.
-                    tail = self.tail.index.load(Ordering::Acquire);
-                    block = self.tail.block.load(Ordering::Acquire);
+                    (tail, block) = self.tail.load();
                     continue;
                 }
             }
@@ -385,9 +393,7 @@ impl<T> Channel<T> {
     /// that is installing a block or finishing a write it has claimed).
     fn start_recv(&self) -> Claim<T> {
         let backoff = Backoff::new();
-        // ORDERING: as in `start_send`, for the head.
-        let mut head = self.head.index.load(Ordering::Acquire);
-        let mut block = self.head.block.load(Ordering::Acquire);
+        let (mut head, mut block) = self.head.load();
 
         loop {
             let offset = (head >> SHIFT) % LAP;
@@ -395,8 +401,7 @@ impl<T> Channel<T> {
             // Another receiver is moving the head to the next block: wait for it.
             if offset == BLOCK_CAP {
                 backoff.snooze();
-                head = self.head.index.load(Ordering::Acquire);
-                block = self.head.block.load(Ordering::Acquire);
+                (head, block) = self.head.load();
                 continue;
             }
 
@@ -424,8 +429,7 @@ impl<T> Channel<T> {
             // A sender claimed the first slot but has not installed the first block yet.
             if block.is_null() {
                 backoff.snooze();
-                head = self.head.index.load(Ordering::Acquire);
-                block = self.head.block.load(Ordering::Acquire);
+                (head, block) = self.head.load();
                 continue;
             }
 
