@@ -134,6 +134,7 @@ impl<T> Channel<T> {
     }
 
     /// The position after `pos`: the next index, or index 0 of the next lap.
+    #[inline]
     fn next_position(&self, pos: usize) -> usize {
         let index = pos & (self.mark_bit - 1);
         if index + 1 < self.cap {
@@ -144,6 +145,7 @@ impl<T> Channel<T> {
     }
 
     /// Claims a slot to send into.
+    #[inline]
     fn start_send(&self) -> Result<Token, Busy> {
         let backoff = Backoff::new();
         let mut tail = self.tail.load(Ordering::Relaxed);
@@ -203,6 +205,7 @@ impl<T> Channel<T> {
     ///
     /// # Safety
     /// `token` came from `start_send` on this channel and is used once.
+    #[inline]
     unsafe fn write(&self, token: Token, msg: T) {
         let slot = &self.buffer[token.index];
         slot.msg.with_mut(|p| {
@@ -214,6 +217,7 @@ impl<T> Channel<T> {
     }
 
     /// Claims a slot to receive from.
+    #[inline]
     fn start_recv(&self) -> Result<Token, Busy> {
         let backoff = Backoff::new();
         let mut head = self.head.load(Ordering::Relaxed);
@@ -271,6 +275,7 @@ impl<T> Channel<T> {
     ///
     /// # Safety
     /// `token` came from `start_recv` on this channel and is used once.
+    #[inline]
     unsafe fn read(&self, token: Token) -> T {
         let slot = &self.buffer[token.index];
         // SAFETY: the claim gives us the slot alone, and it holds a message (invariants 1, 3).
@@ -281,6 +286,7 @@ impl<T> Channel<T> {
     }
 
     /// Completes a send whose slot is claimed: writes, then wakes a receiver.
+    #[inline]
     fn finish_send(&self, token: Token, msg: T) {
         // SAFETY: `token` is fresh from `start_send`.
         unsafe { self.write(token, msg) };
@@ -288,6 +294,7 @@ impl<T> Channel<T> {
     }
 
     /// Completes a receive whose slot is claimed: reads, then wakes a sender.
+    #[inline]
     fn finish_recv(&self, token: Token) -> T {
         // SAFETY: `token` is fresh from `start_recv`.
         let msg = unsafe { self.read(token) };
