@@ -267,6 +267,7 @@ impl<T> Channel<T> {
     }
 
     /// Claims a slot for a send. Returns `None` if the channel is disconnected.
+    #[inline]
     fn start_send(&self) -> Option<Token<T>> {
         let backoff = Backoff::new();
         let (mut tail, mut block) = self.tail.load();
@@ -363,6 +364,7 @@ impl<T> Channel<T> {
     ///
     /// # Safety
     /// `token` came from `start_send` on this channel and is used once.
+    #[inline]
     unsafe fn write(&self, token: Token<T>, msg: T) {
         // SAFETY: the slot is claimed by us and unwritten, so its block is alive and nobody
         // else touches its message.
@@ -377,6 +379,7 @@ impl<T> Channel<T> {
     }
 
     /// Sends a message; never blocks. Gives the message back if the channel is disconnected.
+    #[inline]
     pub(crate) fn send(&self, msg: T) -> Result<(), T> {
         match self.start_send() {
             Some(token) => {
@@ -391,6 +394,7 @@ impl<T> Channel<T> {
 
     /// Claims a slot to receive from, without blocking (it may wait a moment for a sender
     /// that is installing a block or finishing a write it has claimed).
+    #[inline]
     fn start_recv(&self) -> Claim<T> {
         let backoff = Backoff::new();
         let (mut head, mut block) = self.head.load();
@@ -474,6 +478,7 @@ impl<T> Channel<T> {
     ///
     /// # Safety
     /// `token` came from `start_recv` on this channel and is used once.
+    #[inline]
     unsafe fn read(&self, token: Token<T>) -> T {
         let Token { block, offset } = token;
         // SAFETY: our claimed, unread slot keeps the block alive (see module notes).
@@ -498,6 +503,7 @@ impl<T> Channel<T> {
     }
 
     /// Receives a message if one is ready.
+    #[inline]
     pub(crate) fn try_recv(&self) -> Result<T, TryRecvError> {
         match self.start_recv() {
             // SAFETY: `token` is fresh from `start_recv`.
