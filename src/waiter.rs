@@ -49,6 +49,10 @@
 //! Notifier: change the channel with a SeqCst RMW (the list's tail claim, a disconnection
 //! mark), then load `waiters` with SeqCst; if non-zero, request a pass.
 //!
+//! `waiters` counts registrations not yet selected: the combiner takes a waiter's count off
+//! when it selects it, so a notifier that reads 0 may have missed a registration only if
+//! that waiter is being woken anyway (it re-attempts, and re-registers if that fails).
+//!
 //! C++20 puts all SeqCst accesses and fences in one total order `S` that agrees with
 //! "coherence-ordered before". Suppose the notifier's load `L` misses the waiter's increment
 //! `R` and the waiter's re-check `T` misses the notifier's change `C`. Then `L` precedes `R`
@@ -211,7 +215,8 @@ struct Parked {
 /// Where the waiters of one side of one channel park.
 #[derive(Debug)]
 pub struct Registry {
-    /// Waiters between registering and leaving. Notifiers skip the registry when it is 0.
+    /// Waiters registered and not yet selected nor gone. Notifiers skip the registry when it
+    /// is 0.
     waiters: AtomicUsize,
     /// Newly registered nodes, newest first (a Treiber stack; only pushed, and taken whole).
     incoming: AtomicPtr<Node>,
@@ -279,10 +284,12 @@ impl Registry {
     }
 
     /// Ends a wait that [`register`](Registry::register) began. `selected` says whether a
-    /// notifier selected it; if not, its node is dead and a pass is requested to free it.
+    /// notifier selected it; if not, its node is dead: the waiter stops counting in `waiters`
+    /// and a pass is requested to free the node. (A selected waiter stopped counting when the
+    /// combiner selected it.)
     pub(crate) fn leave(&self, selected: bool) {
-        self.waiters.fetch_sub(1, Ordering::Relaxed);
         if !selected {
+            self.waiters.fetch_sub(1, Ordering::Relaxed);
             self.request_pass();
         }
     }
@@ -392,6 +399,12 @@ impl Registry {
                     // Removed either way: selected now, or already gone (it left, or was
                     // selected through another registry).
                     if node.waiter.try_select(node.op) {
+                        // A selected waiter no longer waits: notifiers stop paying for a pass
+                        // at once, instead of until it has woken up and left (which takes
+                        // a scheduler wake-up, while a sender may send thousands of messages).
+                        // Whoever wins the CAS on the waiter's state takes its count off:
+                        // here, or the waiter in `leave` if it aborted first.
+                        self.waiters.fetch_sub(1, Ordering::Relaxed);
                         node.waiter.unpark();
                         notifications = notifications.saturating_sub(1);
                     }
