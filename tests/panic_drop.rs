@@ -80,3 +80,44 @@ fn bounded_panic_in_discard_then_channel_drop() {
     drop(s);
     assert_eq!(drops.load(Ordering::SeqCst), 3);
 }
+
+/// Two panicking messages: the first panics in the last receiver's discard, the second in
+/// `Channel::drop` when the last sender goes. Both panics reach the caller, and every other
+/// message is still dropped exactly once: `Drop` resumes after a panicking message instead
+/// of leaking the rest. Unbounded (across a block boundary) and bounded (across the wrap).
+#[test]
+fn second_panic_in_channel_drop_leaks_nothing() {
+    type Chan = (panama::Sender<Bomb>, panama::Receiver<Bomb>);
+    let makers: [(&str, fn() -> Chan); 2] = [
+        ("unbounded", panama::unbounded),
+        ("bounded", || panama::bounded(40)),
+    ];
+    for (name, make) in makers {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (s, r) = make();
+        // Move the bounded channel's head off slot 0 so the queue wraps around.
+        for _ in 0..20 {
+            s.send(bomb(false, &drops)).unwrap();
+            drop(r.recv().unwrap());
+        }
+        let before = drops.load(Ordering::SeqCst);
+        let n = 35; // more than one unbounded block, and wraps the bounded ring
+        for i in 0..n {
+            s.send(bomb(i == 0 || i == 2, &drops)).unwrap();
+        }
+        assert!(
+            catch_unwind(AssertUnwindSafe(move || drop(r))).is_err(),
+            "{name}"
+        );
+        assert_eq!(drops.load(Ordering::SeqCst), before + 1, "{name}");
+        assert!(
+            catch_unwind(AssertUnwindSafe(move || drop(s))).is_err(),
+            "{name}"
+        );
+        assert_eq!(
+            drops.load(Ordering::SeqCst),
+            before + n,
+            "{name}: leaked or doubled"
+        );
+    }
+}

@@ -431,20 +431,45 @@ impl<T> Channel<T> {
     }
 }
 
+impl<T> Channel<T> {
+    /// Drops the messages still queued, moving the head past each one before its `Drop`
+    /// runs, so that if that `Drop` panics, calling this again drops the rest and never that
+    /// one twice.
+    ///
+    /// # Safety
+    /// Exclusive access: no operation in flight, so every position in `head..tail` holds a
+    /// written message.
+    unsafe fn drop_queued(&self) {
+        let tail = self.tail.load(Ordering::Relaxed) & !self.mark_bit;
+        loop {
+            let head = self.head.load(Ordering::Relaxed);
+            if head == tail {
+                return;
+            }
+            let slot = &self.buffer[head & (self.mark_bit - 1)];
+            // SAFETY: per the contract, the slot holds position `head`'s message, which
+            // nobody else will read: we move the head past it next.
+            let msg = slot.msg.with(|p| unsafe { p.read().assume_init() });
+            self.head.store(self.next_position(head), Ordering::Relaxed);
+            drop(msg);
+        }
+    }
+}
+
 impl<T> Drop for Channel<T> {
     fn drop(&mut self) {
-        // `&mut self`: no operation is in flight, so every position in `head..tail` holds a
-        // written message.
-        let head = self.head.load(Ordering::Relaxed);
-        let tail = self.tail.load(Ordering::Relaxed) & !self.mark_bit;
-        let len = self.len_between(head, tail);
-        let hix = head & (self.mark_bit - 1);
-        for i in 0..len {
-            let index = (hix + i) % self.cap;
-            // SAFETY: exclusive access, and slot `index` holds a queued message.
-            self.buffer[index]
-                .msg
-                .with_mut(|p| unsafe { (*p).assume_init_drop() });
+        /// Drops the rest of the queue if a message's `Drop` panics. (A second panic while
+        /// unwinding aborts, as it does when dropping a `Vec`.)
+        struct Rest<'a, T>(&'a Channel<T>);
+        impl<T> Drop for Rest<'_, T> {
+            fn drop(&mut self) {
+                // SAFETY: as below; `drop_queued` resumes after the message that panicked.
+                unsafe { self.0.drop_queued() }
+            }
         }
+        let rest = Rest(self);
+        // SAFETY: `&mut self`: every handle is gone, so no operation is in flight.
+        unsafe { rest.0.drop_queued() };
+        std::mem::forget(rest);
     }
 }

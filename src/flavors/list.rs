@@ -641,31 +641,60 @@ impl<T> Channel<T> {
     }
 }
 
-impl<T> Drop for Channel<T> {
-    fn drop(&mut self) {
-        // `&mut self`: every handle is gone, so no operation is in flight and every claimed
-        // slot in `head..tail` was written.
-        let mut head = self.head.index.load(Ordering::Relaxed) & !MARK_BIT;
+impl<T> Channel<T> {
+    /// Drops the messages still queued and frees their blocks, moving the head past each
+    /// message before its `Drop` runs, so that if that `Drop` panics, calling this again
+    /// drops the rest and never that one twice.
+    ///
+    /// # Safety
+    /// Exclusive access: no operation in flight, so every slot in `head..tail` holds a
+    /// written, unread message.
+    unsafe fn drop_queued(&self) {
         let tail = self.tail.index.load(Ordering::Relaxed) & !MARK_BIT;
+        let mut head = self.head.index.load(Ordering::Relaxed) & !MARK_BIT;
         let mut block = self.head.block.load(Ordering::Relaxed);
-
-        // SAFETY: exclusive access; slots in `head..tail` hold written, unread messages.
+        // SAFETY: per the contract, the head block is alive and its slots in `head..tail`
+        // hold messages; each later block is reached through `next` before its predecessor
+        // is freed, and each message is read once, the head moving past it first.
         unsafe {
             while head != tail {
                 let offset = (head >> SHIFT) % LAP;
+                head = head.wrapping_add(1 << SHIFT);
                 if offset < BLOCK_CAP {
-                    let slot = &(*block).slots[offset];
-                    slot.msg.with_mut(|p| (*p).assume_init_drop());
+                    let msg = (*block).slots[offset].msg.with(|p| p.read().assume_init());
+                    self.head.index.store(head, Ordering::Relaxed);
+                    drop(msg);
                 } else {
                     let next = (*block).next.load(Ordering::Relaxed);
                     Block::free(block);
                     block = next;
+                    self.head.block.store(block, Ordering::Relaxed);
+                    self.head.index.store(head, Ordering::Relaxed);
                 }
-                head = head.wrapping_add(1 << SHIFT);
             }
+            self.head.block.store(ptr::null_mut(), Ordering::Relaxed);
             if !block.is_null() {
                 Block::free(block);
             }
         }
+    }
+}
+
+impl<T> Drop for Channel<T> {
+    fn drop(&mut self) {
+        /// Drops the rest of the queue if a message's `Drop` panics. (A second panic while
+        /// unwinding aborts, as it does when dropping a `Vec`.)
+        struct Rest<'a, T>(&'a Channel<T>);
+        impl<T> Drop for Rest<'_, T> {
+            fn drop(&mut self) {
+                // SAFETY: as below; `drop_queued` resumes after the message that panicked.
+                unsafe { self.0.drop_queued() }
+            }
+        }
+        let rest = Rest(self);
+        // SAFETY: `&mut self`: every handle is gone, so no operation is in flight and every
+        // claimed slot in `head..tail` was written.
+        unsafe { rest.0.drop_queued() };
+        std::mem::forget(rest);
     }
 }
