@@ -88,7 +88,8 @@ fn bounded_panic_in_discard_then_channel_drop() {
 #[test]
 fn second_panic_in_channel_drop_leaks_nothing() {
     type Chan = (panama::Sender<Bomb>, panama::Receiver<Bomb>);
-    let makers: [(&str, fn() -> Chan); 2] = [
+    type Maker = (&'static str, fn() -> Chan);
+    let makers: [Maker; 2] = [
         ("unbounded", panama::unbounded),
         ("bounded", || panama::bounded(40)),
     ];
