@@ -29,8 +29,7 @@ use std::time::Duration;
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
 use panama_bench::{
-    cells, machine_description, settle_allocator, skipped_cells, Cell, Library, LIBRARIES,
-    MESSAGES,
+    cells, machine_description, settle_allocator, skipped_cells, Cell, Library, LIBRARIES, MESSAGES,
 };
 
 /// Registers `library` in `group`, or says why it sits this cell out.
