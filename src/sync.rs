@@ -12,7 +12,9 @@
 //!   model therefore behaves as "the deadline may pass at any check", which is exactly the
 //!   race a model wants to explore.
 //! - [`Backoff`] yields on every step, because loom requires spin loops to yield so that the
-//!   thread they wait for gets scheduled.
+//!   thread they wait for gets scheduled. For the same reason the spin policy of blocking
+//!   operations (`spin.rs`) checks [`IS_LOOM`]: one yielding step, then the parking path,
+//!   and no clock readings.
 
 #[cfg(not(loom))]
 mod imp {
@@ -103,10 +105,6 @@ mod imp {
             Backoff(core::cell::Cell::new(0))
         }
 
-        pub(crate) fn reset(&self) {
-            self.0.set(0);
-        }
-
         pub(crate) fn spin(&self) {
             self.snooze();
         }
@@ -115,16 +113,27 @@ mod imp {
             self.0.set(self.0.get() + 1);
             loom::thread::yield_now();
         }
-
-        /// Loom models stop spinning after one step and go to the parking path, which is
-        /// the part of the protocol worth exploring.
-        pub(crate) fn is_completed(&self) -> bool {
-            self.0.get() >= 1
-        }
     }
 }
 
 pub(crate) use imp::*;
+
+/// Whether this machine has a single core (asked once, then cached). On one core a
+/// spin-loop hint can never see another thread's progress.
+pub(crate) fn single_core() -> bool {
+    use std::sync::atomic::{AtomicU8, Ordering};
+    // 0: not asked yet; 1: one core; 2: more.
+    static CORES: AtomicU8 = AtomicU8::new(0);
+    // ORDERING: Relaxed: a cache of a value every thread computes the same.
+    match CORES.load(Ordering::Relaxed) {
+        0 => {
+            let one = std::thread::available_parallelism().is_ok_and(|n| n.get() == 1);
+            CORES.store(if one { 1 } else { 2 }, Ordering::Relaxed);
+            one
+        }
+        n => n == 1,
+    }
+}
 
 /// True in a loom build. Used only to shrink sizes (for example the list's block length)
 /// so that small models cross the boundaries where the interesting races are.

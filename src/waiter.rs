@@ -77,6 +77,7 @@
 use std::ptr;
 use std::time::Instant;
 
+use crate::spin::SpinPolicy;
 use crate::sync::thread::{self, Thread};
 use crate::sync::{fence, Arc, AtomicBool, AtomicPtr, AtomicUsize, Ordering, UnsafeCell};
 
@@ -228,6 +229,8 @@ pub struct Registry {
     closed: AtomicBool,
     /// Registrations already moved out of `incoming`. Only the combiner touches it.
     parked: UnsafeCell<Parked>,
+    /// How long this side's waiters spin before they park.
+    pub(crate) spin: SpinPolicy,
 }
 
 // SAFETY: the raw node pointers are owned by the registry; `incoming` is only manipulated
@@ -250,6 +253,7 @@ impl Registry {
                 head: ptr::null_mut(),
                 tail: ptr::null_mut(),
             }),
+            spin: SpinPolicy::new(),
         }
     }
 
@@ -461,21 +465,37 @@ impl Drop for Registry {
 }
 
 /// Runs `attempt` until it returns `Some`, waiting on `registry` between attempts: first a
-/// short spin ([`Backoff`]), then registration, a re-check, and parking. Returns `None` if
-/// the deadline passes first.
+/// short spin (as long as the registry's [`SpinPolicy`] has learned pays), then
+/// registration, a re-check, and parking. Returns `None` if the deadline passes first.
 ///
 /// `attempt` must return `Some` once the operation completed or can never complete
 /// (disconnection), and `None` when it should wait for a notification on `registry`.
-///
-/// [`Backoff`]: crate::sync::Backoff
+#[inline]
 pub fn block_on<R>(
     registry: &Registry,
     deadline: Deadline,
     mut attempt: impl FnMut() -> Option<R>,
 ) -> Option<R> {
-    let backoff = crate::sync::Backoff::new();
+    // The first attempt stays in the caller, inlined with the flavor's claim code; only an
+    // operation that has to wait pays for a call. (perf: with the attempt behind a call,
+    // most of `block_on`'s samples sat on the store of its returned value.)
+    if let Some(done) = attempt() {
+        return Some(done);
+    }
+    wait_on(registry, deadline, attempt)
+}
+
+/// The waiting part of [`block_on`], after its first attempt failed.
+#[inline(never)]
+fn wait_on<R>(
+    registry: &Registry,
+    deadline: Deadline,
+    mut attempt: impl FnMut() -> Option<R>,
+) -> Option<R> {
+    let mut spin = registry.spin.start();
     loop {
         if let Some(done) = attempt() {
+            spin.done();
             return Some(done);
         }
         // Checked before spinning, so that an expired deadline (a zero timeout, a deadline
@@ -483,11 +503,11 @@ pub fn block_on<R>(
         if deadline.expired() {
             return None;
         }
-        if !backoff.is_completed() {
-            backoff.snooze();
+        if spin.snooze() {
             continue;
         }
 
+        let parking = spin.park();
         let waiter = Waiter::current();
         registry.register(&waiter, FIRST_OP);
         // The re-check: after `register`'s fence, either we see the other side's change or
@@ -501,6 +521,7 @@ pub fn block_on<R>(
                 // Hand it on, or a waiter still parked could miss it.
                 registry.notify_one_slow();
             }
+            spin.parked(parking);
             return Some(done);
         }
         let selected = match waiter.wait(deadline) {
@@ -508,11 +529,11 @@ pub fn block_on<R>(
             None => waiter.abort().is_err(),
         };
         registry.leave(selected);
+        spin.parked(parking);
         if !selected {
             // Timed out. A last attempt, so that a message that arrived right at the
             // deadline is not left behind.
             return attempt();
         }
-        backoff.reset();
     }
 }

@@ -48,6 +48,7 @@ use std::ptr;
 use crossbeam_utils::CachePadded;
 
 use crate::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
+use crate::spin::SpinPolicy;
 use crate::sync::thread::{self, Thread};
 use crate::sync::{
     seqcst_accesses_ordered, AtomicBool, AtomicPtr, AtomicUsize, Backoff, Ordering, UnsafeCell,
@@ -128,21 +129,29 @@ impl<T> Packet<T> {
 
     /// Waits (spinning briefly, then parking) until a claimer completes the packet, or the
     /// deadline passes. Returns the state, `WAITING` meaning the deadline passed.
-    fn wait(&self, deadline: Deadline) -> usize {
-        let mut state = WAITING;
+    fn wait(&self, deadline: Deadline, policy: &SpinPolicy) -> usize {
         // ORDERING (both loads): Acquire pairs with the Release in `complete`.
-        let backoff = Backoff::new();
-        while !backoff.is_completed() && !deadline.expired() {
+        let mut spin = policy.start();
+        let mut state;
+        loop {
             state = self.state.load(Ordering::Acquire);
             if state != WAITING {
+                spin.done();
                 return state;
             }
-            backoff.snooze();
+            if deadline.expired() {
+                return WAITING;
+            }
+            if !spin.snooze() {
+                break;
+            }
         }
+        let parking = spin.park();
         park_until(deadline, || {
             state = self.state.load(Ordering::Acquire);
             state != WAITING
         });
+        spin.parked(parking);
         state
     }
 }
@@ -288,7 +297,7 @@ impl<T> Channel<T> {
         let state = if self.disconnected.load(Ordering::SeqCst) {
             WAITING
         } else {
-            packet.wait(deadline)
+            packet.wait(deadline, &self.registry_of(tagged).spin)
         };
         if state != WAITING {
             return Some(state);
@@ -297,7 +306,7 @@ impl<T> Channel<T> {
         if self.claim(tagged) {
             Some(WAITING)
         } else {
-            Some(packet.wait(Deadline::Never))
+            Some(packet.wait(Deadline::Never, &self.registry_of(tagged).spin))
         }
     }
 
