@@ -121,3 +121,30 @@ fn block_reclaimed_while_other_consumer_reads() {
         assert_eq!(drops.load(Ordering::Relaxed), 3);
     });
 }
+
+/// A block retired by the receiver is reused by the sender (the channel's spare). Block 0
+/// is full and block 1 installed; then a receiver reads block 0 out (its last read retires
+/// the block to the spare) while a sender fills block 1 (claiming its last slot takes the
+/// spare, or allocates if the spare is not there yet) and writes into the new block. The
+/// reuse must be ordered after the
+/// receiver's last read of the block (loom's cell tracking), every message arrives once in
+/// order, and no block leaks or is freed twice (loom's allocation tracking).
+#[test]
+fn retired_block_reused_by_sender() {
+    model(|| {
+        let (s, r) = unbounded();
+        s.send(0).unwrap();
+        s.send(1).unwrap();
+        let r2 = r.clone();
+        let reader = thread::spawn(move || {
+            assert_eq!(r2.try_recv(), Ok(0));
+            assert_eq!(r2.try_recv(), Ok(1));
+        });
+        s.send(2).unwrap();
+        s.send(3).unwrap();
+        s.send(4).unwrap(); // into the new block: the reused one, if the spare was taken
+        reader.join().unwrap();
+        drop(s);
+        assert_eq!(r.iter().collect::<Vec<_>>(), [2, 3, 4]);
+    });
+}

@@ -51,7 +51,17 @@
 //! 3. Whoever completes the walk frees the block. Exactly one thread does, because each
 //!    `fetch_or` on a slot decides who sees the other's bit.
 //!
-//! Memory held is therefore one partly used block plus the blocks still holding messages.
+//! "Frees" means *retires*: the block becomes the channel's `spare` if that is empty (a CAS
+//! from null), and is deallocated otherwise. A sender that needs a block takes the spare
+//! (a swap to null) and resets its atomics before installing it. Reuse is free-then-allocate
+//! with the channel as the allocator: the Release CAS and the Acquire swap order the last
+//! reader's accesses before the new owner's, and every argument above about a block's
+//! lifetime holds as for a fresh allocation, since nobody can hold a pointer to a retired
+//! block. In a steady stream this saves an allocator round trip per block, and keeps the
+//! senders from always allocating fresh memory while the receivers' thread caches fill up.
+//!
+//! Memory held is therefore one partly used block, at most one spare, and the blocks still
+//! holding messages.
 //!
 //! ## Disconnection
 //!
@@ -174,12 +184,15 @@ impl<T> Block<T> {
         }
     }
 
-    /// Continues freeing `block`, from slot `start` on (see "Slots and reclamation").
+    /// Continues the walk that frees `block`, from slot `start` on (see "Slots and
+    /// reclamation"). Returns `true` if the walk completed: the caller then owns the block
+    /// and must free (or recycle) it.
     ///
     /// # Safety
     /// The last slot of `block` has been read, and the caller is the reader of the last slot
     /// (`start == 0`) or of slot `start - 1`, which it found marked `DESTROY`.
-    unsafe fn destroy(block: *mut Block<T>, start: usize) {
+    #[must_use]
+    unsafe fn destroy(block: *mut Block<T>, start: usize) -> bool {
         // The last slot is not walked: its reader is the one who started destruction.
         for i in start..BLOCK_CAP - 1 {
             // SAFETY: the block is alive until this walk completes (only its completer frees it).
@@ -189,11 +202,26 @@ impl<T> Block<T> {
             if slot.state.load(Ordering::Acquire) & READ == 0
                 && slot.state.fetch_or(DESTROY, Ordering::AcqRel) & READ == 0
             {
-                return;
+                return false;
             }
         }
-        // SAFETY: every slot is read and every reader is done: we are the last user.
-        unsafe { Block::free(block) };
+        // Every slot is read and every reader is done: the caller is the last user.
+        true
+    }
+
+    /// Makes a block that was fully used look freshly allocated again.
+    ///
+    /// # Safety
+    /// The caller owns `block` exclusively (it came out of `Channel::spare`).
+    unsafe fn reset(block: *mut Block<T>) {
+        // SAFETY: exclusive ownership per the contract. Plain stores suffice: the block is
+        // published again only by the Release stores that install it.
+        unsafe {
+            (*block).next.store(ptr::null_mut(), Ordering::Relaxed);
+            for slot in &(*block).slots {
+                slot.state.store(0, Ordering::Relaxed);
+            }
+        }
     }
 }
 
@@ -230,6 +258,11 @@ pub(crate) struct Channel<T> {
     tail: CachePadded<Position<T>>,
     /// Receivers parked waiting for a message.
     receivers: Registry,
+    /// One block the receivers finished with, kept for the next block a sender needs.
+    /// In a steady stream senders then reuse the blocks receivers free, instead of each
+    /// thread's allocator cache filling on one side and missing on the other (which sent
+    /// the senders to fresh, page-faulting memory). Holds at most one block.
+    spare: CachePadded<AtomicPtr<Block<T>>>,
     _marker: PhantomData<T>,
 }
 
@@ -262,7 +295,39 @@ impl<T> Channel<T> {
                 block: AtomicPtr::new(ptr::null_mut()),
             }),
             receivers: Registry::new(),
+            spare: CachePadded::new(AtomicPtr::new(ptr::null_mut())),
             _marker: PhantomData,
+        }
+    }
+
+    /// A block ready to install: the spare one if there is one, else a new one.
+    fn new_block(&self) -> *mut Block<T> {
+        // ORDERING: Acquire pairs with the Release in `retire`: the last reader's accesses
+        // to the block happen before our reuse.
+        let block = self.spare.swap(ptr::null_mut(), Ordering::Acquire);
+        if block.is_null() {
+            Block::alloc()
+        } else {
+            // SAFETY: the swap made the spare ours alone.
+            unsafe { Block::reset(block) };
+            block
+        }
+    }
+
+    /// Gives up a block nobody uses any more: keeps it as the spare, or frees it.
+    ///
+    /// # Safety
+    /// As [`Block::free`].
+    unsafe fn retire(&self, block: *mut Block<T>) {
+        // ORDERING: Release publishes our (and, through the destroy walk's Acquire, every
+        // reader's) last accesses to the next owner's Acquire swap in `new_block`.
+        if self
+            .spare
+            .compare_exchange(ptr::null_mut(), block, Ordering::Release, Ordering::Relaxed)
+            .is_err()
+        {
+            // SAFETY: per the contract.
+            unsafe { Block::free(block) };
         }
     }
 
@@ -289,13 +354,13 @@ impl<T> Channel<T> {
             // About to claim the last slot: allocate the next block before claiming, so the
             // sentinel window stays short.
             if offset + 1 == BLOCK_CAP && next_block.is_null() {
-                next_block = Block::alloc();
+                next_block = self.new_block();
             }
 
             // The very first send installs the first block (an idle channel allocates none).
             if block.is_null() {
                 let new = if next_block.is_null() {
-                    Block::alloc()
+                    self.new_block()
                 } else {
                     std::mem::replace(&mut next_block, ptr::null_mut())
                 };
@@ -355,7 +420,7 @@ impl<T> Channel<T> {
 
         if !next_block.is_null() {
             // SAFETY: allocated above, never published, holds no message.
-            unsafe { Block::free(next_block) };
+            unsafe { self.retire(next_block) };
         }
         token
     }
@@ -490,13 +555,19 @@ impl<T> Channel<T> {
 
         if offset + 1 == BLOCK_CAP {
             // SAFETY: we read the last slot: destruction starts with us.
-            unsafe { Block::destroy(block, 0) };
+            if unsafe { Block::destroy(block, 0) } {
+                // SAFETY: the walk completed: no one else uses the block.
+                unsafe { self.retire(block) };
+            }
         } else {
             // ORDERING: AcqRel pairs with `destroy`'s loads and `fetch_or(DESTROY)`: Release
             // says we are done with the slot, Acquire lets us see the walk so far.
             if slot.state.fetch_or(READ, Ordering::AcqRel) & DESTROY != 0 {
                 // SAFETY: destruction reached our slot and handed the rest of the walk to us.
-                unsafe { Block::destroy(block, offset + 1) };
+                if unsafe { Block::destroy(block, offset + 1) } {
+                    // SAFETY: the walk completed: no one else uses the block.
+                    unsafe { self.retire(block) };
+                }
             }
         }
         msg
@@ -690,6 +761,11 @@ impl<T> Drop for Channel<T> {
                 // SAFETY: as below; `drop_queued` resumes after the message that panicked.
                 unsafe { self.0.drop_queued() }
             }
+        }
+        let spare = self.spare.swap(ptr::null_mut(), Ordering::Relaxed);
+        if !spare.is_null() {
+            // SAFETY: `&mut self`; the spare holds no message and nobody else points to it.
+            unsafe { Block::free(spare) };
         }
         let rest = Rest(self);
         // SAFETY: `&mut self`: every handle is gone, so no operation is in flight and every
