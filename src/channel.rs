@@ -100,7 +100,11 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
 ///
 /// # Panics
 ///
-/// Panics if `cap` is too large to index (more than a quarter of the address space).
+/// Panics with "capacity `cap` is too large for a bounded channel" if `cap` is 2^61 or more on
+/// a 64-bit target (the positions need three bits above the index), and with "cannot
+/// allocate a bounded channel of capacity `cap`" if the buffer's allocation fails. (A
+/// request the allocator grants but the machine cannot back, under Linux overcommit, is
+/// still killed by the OS when the slots are initialized.)
 ///
 /// # Examples
 ///

@@ -110,13 +110,18 @@ impl<T> Channel<T> {
             .filter(|m| *m <= usize::MAX / 4)
             .unwrap_or_else(|| panic!("capacity {cap} is too large for a bounded channel"));
         let one_lap = mark_bit * 2;
-        let buffer = (0..cap)
-            .map(|i| Slot {
-                // Slot `i` waits for the sender of position `i` on lap 0.
-                stamp: AtomicUsize::new(i),
-                msg: UnsafeCell::new(MaybeUninit::uninit()),
-            })
-            .collect();
+        // `try_reserve_exact`, so that a buffer the allocator refuses is a panic the caller
+        // can catch and read, not an abort.
+        let mut buffer = Vec::new();
+        if let Err(err) = buffer.try_reserve_exact(cap) {
+            panic!("cannot allocate a bounded channel of capacity {cap}: {err}");
+        }
+        buffer.extend((0..cap).map(|i| Slot {
+            // Slot `i` waits for the sender of position `i` on lap 0.
+            stamp: AtomicUsize::new(i),
+            msg: UnsafeCell::new(MaybeUninit::uninit()),
+        }));
+        let buffer = buffer.into_boxed_slice();
         Channel {
             head: CachePadded::new(AtomicUsize::new(0)),
             tail: CachePadded::new(AtomicUsize::new(0)),
