@@ -1,88 +1,110 @@
-//! How long a blocked operation spins before it parks, learned from how its waits end.
+//! How long a blocked operation spins before it parks, and how: learned from how its waits
+//! end.
 //!
-//! Spinning wins when the other side is running on another core and will be done in less
-//! time than a park and an unpark cost (a few microseconds each, on both threads). It loses
-//! when the other side is not running: with more threads than cores a spinner burns the
-//! time slice the thread it waits for needs. No constant is right for both, so each side of
-//! each channel keeps a [`SpinPolicy`], a spin limit in steps, and adjusts it by how its
-//! waits turned out:
+//! A wait has three tools, in this order:
+//! - *pause* steps: `2^k` spin-loop hints at step `k`. Cheapest, and the fastest to notice
+//!   the other side's change, but only useful if the other side is running on another core
+//!   right now;
+//! - *yield* steps: `yield_now`, which lets another runnable thread have this core. If the
+//!   thread we wait for is waiting for a core (more runnable threads than cores), this is
+//!   what lets it run;
+//! - parking, which costs a futex sleep here and a wake-up call on the other side (a few
+//!   microseconds on each thread), and the scheduler's latency before we run again.
 //!
-//! - a waiter that spun to the limit, parked, and was woken after less time than it had
-//!   spun (or found its operation ready on the re-check right after registering) would
-//!   have done better spinning a little longer: the limit grows by one step;
-//! - a waiter that parked for much longer than it spun (more than [`LONG_WAIT`] times as
-//!   long) spun for nothing: the limit shrinks by one step.
+//! No fixed schedule is right everywhere: on an idle two-core machine a spsc pair should
+//! pause and never yield; when the two threads share a core (oversubscription, or another
+//! process on the other core) pausing only burns the time slice the other thread needs; with
+//! long waits, anything but parking wastes CPU. So each side of each channel keeps a
+//! [`SpinPolicy`] of two numbers and adjusts them by how its waits turned out:
 //!
-//! The comparison is between two durations measured on this machine in this process, so
-//! the policy calibrates itself: no threshold is an absolute time.
+//! - `pause`, the number of pause steps (`0..=PAUSE_STEPS`). A wait that ended during the
+//!   pause steps shows pausing works: one more (up to the maximum). A wait that needed a
+//!   yield shows the pause steps were wasted: one fewer. Under oversubscription this goes to
+//!   0 and waits yield at once; on an idle machine with short waits it stays at the maximum.
+//! - `limit`, the total number of steps before parking. A waiter that parked compares how
+//!   long it slept with how long it had spun, both timed on this machine: woken sooner
+//!   than it had spun (or the re-check right after registering succeeded), spinning a bit
+//!   longer would have saved the park: one more step. Slept more than [`LONG_WAIT`] times
+//!   as long: the spin was wasted: one fewer. A wait that ends on its very last step also
+//!   adds one (it nearly parked).
 //!
-//! A step is `2^step` spin-loop hints while `step < PAUSE_STEPS`, and a `yield_now` after
-//! that (which lets another runnable thread have this core). On a machine with one core a
-//! spin-loop hint can never see another thread's progress, so every step yields.
+//! Both comparisons are relative (this wait against this machine's own timings), so nothing
+//! is a tuned absolute threshold. On a machine with one core a pause can never see another
+//! thread's progress, so `pause` is 0 there from the start.
 //!
-//! Waits that end while spinning do not move the limit, except one that ends on the last
-//! step, which grows it (it nearly parked). Updates are rare (about one per park), so the
-//! policy's word, on the registry's cache line, is almost never written on a fast path.
+//! The words are written only when a value changes, so a steady workload stops writing
+//! them; they share the registry's cache line, which notifiers read on every operation.
 
 use std::time::{Duration, Instant};
 
 use crate::sync::{single_core, thread, AtomicUsize, Ordering, IS_LOOM};
 
-/// Steps that spin (`2^step` hints each) before steps start yielding.
+/// The most pause steps (the last one is `2^(PAUSE_STEPS - 1)` hints).
 const PAUSE_STEPS: usize = 7;
-/// The limit a new channel starts with: every spinning step and four yields.
+/// The limit a new channel starts with: every pause step and four yields.
 const DEFAULT_LIMIT: usize = PAUSE_STEPS + 4;
 /// The limit never goes below this (a little spinning costs little) ...
 const MIN_LIMIT: usize = 2;
 /// ... nor above this.
-const MAX_LIMIT: usize = PAUSE_STEPS + 12;
+const MAX_LIMIT: usize = PAUSE_STEPS + 32;
 /// A park longer than this many times the spin before it means the spin was wasted.
 const LONG_WAIT: u32 = 16;
 
-/// The learned spin limit of one side of one channel (see the module notes).
+/// The learned spin schedule of one side of one channel (see the module notes).
 #[derive(Debug)]
 pub(crate) struct SpinPolicy {
+    /// Pause steps before yield steps.
+    pause: AtomicUsize,
+    /// Steps (pause and yield) before parking.
     limit: AtomicUsize,
 }
 
 impl SpinPolicy {
     pub(crate) fn new() -> SpinPolicy {
         SpinPolicy {
+            pause: AtomicUsize::new(PAUSE_STEPS),
             limit: AtomicUsize::new(DEFAULT_LIMIT),
         }
     }
 
     /// Starts one wait's spin phase.
     pub(crate) fn start(&self) -> Spin<'_> {
-        // ORDERING: Relaxed: the limit is a hint; any recent value will do.
-        let limit = if IS_LOOM {
-            // Loom explores every interleaving of a spin loop, so models spin one (yielding)
-            // step and then take the parking path, the part of the protocol worth checking.
-            1
+        let (pause, limit) = if IS_LOOM {
+            // Loom explores every interleaving of a spin loop, so models take one yielding
+            // step and then the parking path, the part of the protocol worth checking.
+            (0, 1)
+        } else if single_core() {
+            // ORDERING: Relaxed: the schedule is a hint; any recent value will do.
+            (0, self.limit.load(Ordering::Relaxed))
         } else {
-            self.limit.load(Ordering::Relaxed)
+            (
+                self.pause.load(Ordering::Relaxed),
+                self.limit.load(Ordering::Relaxed),
+            )
         };
         Spin {
             policy: self,
             step: 0,
+            pause,
             limit,
             started: None,
         }
     }
 
-    fn adjust(&self, grow: bool) {
+    /// Moves `word` one step up or down within `min..=max`, writing only on a change.
+    fn nudge(word: &AtomicUsize, up: bool, min: usize, max: usize) {
         if IS_LOOM {
             return;
         }
-        let old = self.limit.load(Ordering::Relaxed);
-        let new = if grow {
-            (old + 1).min(MAX_LIMIT)
+        let old = word.load(Ordering::Relaxed);
+        let new = if up {
+            (old + 1).min(max)
         } else {
-            old.saturating_sub(1).max(MIN_LIMIT)
+            old.saturating_sub(1).max(min)
         };
         if new != old {
             // A plain store: two racing updates may lose one, which only delays learning.
-            self.limit.store(new, Ordering::Relaxed);
+            word.store(new, Ordering::Relaxed);
         }
     }
 }
@@ -92,6 +114,7 @@ impl SpinPolicy {
 pub(crate) struct Spin<'a> {
     policy: &'a SpinPolicy,
     step: usize,
+    pause: usize,
     limit: usize,
     /// When the first step began.
     started: Option<Instant>,
@@ -104,28 +127,33 @@ impl Spin<'_> {
         if self.step >= self.limit {
             return false;
         }
-        if IS_LOOM {
-            thread::yield_now();
+        if !IS_LOOM && self.started.is_none() {
+            self.started = Some(Instant::now());
+        }
+        if self.step < self.pause {
+            for _ in 0..1u32 << self.step {
+                std::hint::spin_loop();
+            }
         } else {
-            if self.started.is_none() {
-                self.started = Some(Instant::now());
-            }
-            if self.step < PAUSE_STEPS && !single_core() {
-                for _ in 0..1u32 << self.step {
-                    std::hint::spin_loop();
-                }
-            } else {
-                thread::yield_now();
-            }
+            thread::yield_now();
         }
         self.step += 1;
         true
     }
 
-    /// The wait ended without parking.
+    /// The wait ended without parking: learn whether pausing was enough.
     pub(crate) fn done(&self) {
-        if self.step > 0 && self.step == self.limit {
-            self.policy.adjust(true);
+        if self.step == 0 {
+            return; // No wait at all.
+        }
+        let pausing_worked = self.step <= self.pause;
+        // (`nudge` writes only on a change; this skips even its load in the common case of
+        // pausing working at the maximum.)
+        if !pausing_worked || self.pause < PAUSE_STEPS {
+            SpinPolicy::nudge(&self.policy.pause, pausing_worked, 0, PAUSE_STEPS);
+        }
+        if self.step == self.limit {
+            SpinPolicy::nudge(&self.policy.limit, true, MIN_LIMIT, MAX_LIMIT);
         }
     }
 
@@ -146,9 +174,9 @@ impl Spin<'_> {
         if let (Some(spun), Some(since)) = (parking.spun, parking.since) {
             let waited = since.elapsed();
             if waited <= spun {
-                self.policy.adjust(true);
+                SpinPolicy::nudge(&self.policy.limit, true, MIN_LIMIT, MAX_LIMIT);
             } else if waited > spun.saturating_mul(LONG_WAIT) {
-                self.policy.adjust(false);
+                SpinPolicy::nudge(&self.policy.limit, false, MIN_LIMIT, MAX_LIMIT);
             }
         }
         *self = self.policy.start();
