@@ -309,6 +309,7 @@ impl<T> Sender<T> {
     /// drop(r);
     /// assert_eq!(s.send(2), Err(panama::SendError(2)));
     /// ```
+    #[inline]
     pub fn send(&self, msg: T) -> Result<(), SendError<T>> {
         self.send_until(msg, Deadline::Never)
             .map_err(|err| match err {
@@ -321,6 +322,7 @@ impl<T> Sender<T> {
     ///
     /// Fails with `Full` if the channel is full, and with `Disconnected` if every receiver
     /// is gone; both hand the message back. An unbounded channel is never full.
+    #[inline]
     pub fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
         match &self.flavor {
             SenderFlavor::List(chan) => chan.chan().send(msg).map_err(TrySendError::Disconnected),
@@ -341,6 +343,7 @@ impl<T> Sender<T> {
         self.send_until(msg, Deadline::At(deadline))
     }
 
+    #[inline]
     fn send_until(&self, msg: T, deadline: Deadline) -> Result<(), SendTimeoutError<T>> {
         match &self.flavor {
             // Unbounded: never full, so the deadline never matters.
@@ -422,6 +425,7 @@ impl<T> Receiver<T> {
     /// Receives a message, blocking while the channel is empty.
     ///
     /// Fails once the channel is empty and every sender is gone.
+    #[inline]
     pub fn recv(&self) -> Result<T, RecvError> {
         match self.recv_until(Deadline::Never) {
             Ok(msg) => Ok(msg),
@@ -434,6 +438,7 @@ impl<T> Receiver<T> {
     ///
     /// Fails with `Empty` if none is, and with `Disconnected` if the channel is empty and
     /// every sender is gone.
+    #[inline]
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         match &self.flavor {
             ReceiverFlavor::List(chan) => chan.chan().try_recv(),
@@ -471,6 +476,7 @@ impl<T> Receiver<T> {
         self.recv_until(Deadline::At(deadline))
     }
 
+    #[inline]
     fn recv_until(&self, deadline: Deadline) -> Result<T, RecvTimeoutError> {
         match &self.flavor {
             ReceiverFlavor::List(chan) => chan.chan().recv(deadline),

@@ -586,12 +586,20 @@ impl<T> Channel<T> {
 
     /// Receives, parking while the channel is empty, until `deadline`.
     pub(crate) fn recv(&self, deadline: Deadline) -> Result<T, RecvTimeoutError> {
-        let outcome = block_on(&self.receivers, deadline, || match self.try_recv() {
-            Ok(msg) => Some(Ok(msg)),
-            Err(TryRecvError::Disconnected) => Some(Err(RecvTimeoutError::Disconnected)),
-            Err(TryRecvError::Empty) => None,
+        // The attempt only claims; the message is read once, straight into our return value.
+        // (Returning it through the attempt's `Option<Result<..>>` cost three extra copies
+        // of the message per receive: callgrind, 256-byte messages.)
+        let claimed = block_on(&self.receivers, deadline, || match self.start_recv() {
+            Claim::Ready(token) => Some(Ok(token)),
+            Claim::Disconnected => Some(Err(RecvTimeoutError::Disconnected)),
+            Claim::Empty => None,
         });
-        outcome.unwrap_or(Err(RecvTimeoutError::Timeout))
+        match claimed {
+            // SAFETY: `token` is fresh from `start_recv`.
+            Some(Ok(token)) => Ok(unsafe { self.read(token) }),
+            Some(Err(err)) => Err(err),
+            None => Err(RecvTimeoutError::Timeout),
+        }
     }
 
     /// The number of messages in the channel (exact when no operation is in flight).
