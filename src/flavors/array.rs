@@ -46,6 +46,7 @@ use crossbeam_utils::CachePadded;
 
 use crate::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use crate::sync::{AtomicUsize, Backoff, Ordering, UnsafeCell};
+use crate::flavors::drop_resuming;
 use crate::waiter::{block_on, Deadline, Registry};
 
 /// One place in the ring.
@@ -463,18 +464,8 @@ impl<T> Channel<T> {
 
 impl<T> Drop for Channel<T> {
     fn drop(&mut self) {
-        /// Drops the rest of the queue if a message's `Drop` panics. (A second panic while
-        /// unwinding aborts, as it does when dropping a `Vec`.)
-        struct Rest<'a, T>(&'a Channel<T>);
-        impl<T> Drop for Rest<'_, T> {
-            fn drop(&mut self) {
-                // SAFETY: as below; `drop_queued` resumes after the message that panicked.
-                unsafe { self.0.drop_queued() }
-            }
-        }
-        let rest = Rest(self);
-        // SAFETY: `&mut self`: every handle is gone, so no operation is in flight.
-        unsafe { rest.0.drop_queued() };
-        std::mem::forget(rest);
+        // SAFETY: `&mut self`: every handle is gone, so no operation is in flight;
+        // `drop_queued` resumes after a message whose `Drop` panicked.
+        drop_resuming(&|| unsafe { self.drop_queued() });
     }
 }

@@ -81,6 +81,7 @@ use crossbeam_utils::CachePadded;
 use crate::error::{RecvTimeoutError, TryRecvError};
 use crate::sync::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 use crate::sync::{AtomicPtr, AtomicUsize, Backoff, Ordering, UnsafeCell, IS_LOOM};
+use crate::flavors::drop_resuming;
 use crate::waiter::{block_on, Deadline, Registry};
 
 /// Positions per lap: one block of slots plus the sentinel. Tiny under loom so that models
@@ -761,24 +762,14 @@ impl<T> Channel<T> {
 
 impl<T> Drop for Channel<T> {
     fn drop(&mut self) {
-        /// Drops the rest of the queue if a message's `Drop` panics. (A second panic while
-        /// unwinding aborts, as it does when dropping a `Vec`.)
-        struct Rest<'a, T>(&'a Channel<T>);
-        impl<T> Drop for Rest<'_, T> {
-            fn drop(&mut self) {
-                // SAFETY: as below; `drop_queued` resumes after the message that panicked.
-                unsafe { self.0.drop_queued() }
-            }
-        }
         let spare = self.spare.swap(ptr::null_mut(), Ordering::Relaxed);
         if !spare.is_null() {
             // SAFETY: `&mut self`; the spare holds no message and nobody else points to it.
             unsafe { Block::free(spare) };
         }
-        let rest = Rest(self);
         // SAFETY: `&mut self`: every handle is gone, so no operation is in flight and every
-        // claimed slot in `head..tail` was written.
-        unsafe { rest.0.drop_queued() };
-        std::mem::forget(rest);
+        // claimed slot in `head..tail` was written; `drop_queued` resumes after a message
+        // whose `Drop` panicked.
+        drop_resuming(&|| unsafe { self.drop_queued() });
     }
 }
