@@ -277,28 +277,60 @@ pub trait Chan {
     fn recv<T: Msg>(rx: &Self::Rx<T>) -> Option<T>;
 }
 
-/// panama, the library under test.
-pub struct Panama;
-impl Chan for Panama {
-    const NAME: &'static str = "panama";
-    type Tx<T: Msg> = panama::Sender<T>;
-    type Rx<T: Msg> = panama::Receiver<T>;
-    fn new<T: Msg>(flavor: Flavor) -> Option<(Self::Tx<T>, Self::Rx<T>)> {
-        match flavor {
-            Flavor::Unbounded => Some(panama::unbounded()),
-            Flavor::Bounded(cap) => Some(panama::bounded(cap)),
+/// An adapter for a library with crossbeam-channel's shape of API: `unbounded()`,
+/// `bounded(cap)`, cloneable receivers, `send(..).unwrap()` and `recv().ok()`. panama,
+/// crossbeam-channel, flume and kanal all have it, so one macro writes their adapters.
+macro_rules! mpmc_adapter {
+    ($(#[$doc:meta])* $name:ident, $id:literal, $krate:ident) => {
+        $(#[$doc])*
+        pub struct $name;
+        impl Chan for $name {
+            const NAME: &'static str = $id;
+            type Tx<T: Msg> = $krate::Sender<T>;
+            type Rx<T: Msg> = $krate::Receiver<T>;
+            fn new<T: Msg>(flavor: Flavor) -> Option<(Self::Tx<T>, Self::Rx<T>)> {
+                Some(match flavor {
+                    Flavor::Unbounded => $krate::unbounded(),
+                    Flavor::Bounded(cap) => $krate::bounded(cap),
+                })
+            }
+            fn clone_rx<T: Msg>(rx: &Self::Rx<T>) -> Option<Self::Rx<T>> {
+                Some(rx.clone())
+            }
+            fn send<T: Msg>(tx: &Self::Tx<T>, value: T) {
+                tx.send(value).unwrap();
+            }
+            fn recv<T: Msg>(rx: &Self::Rx<T>) -> Option<T> {
+                rx.recv().ok()
+            }
         }
-    }
-    fn clone_rx<T: Msg>(rx: &Self::Rx<T>) -> Option<Self::Rx<T>> {
-        Some(rx.clone())
-    }
-    fn send<T: Msg>(tx: &Self::Tx<T>, value: T) {
-        tx.send(value).unwrap();
-    }
-    fn recv<T: Msg>(rx: &Self::Rx<T>) -> Option<T> {
-        rx.recv().ok()
-    }
+    };
 }
+
+mpmc_adapter!(
+    /// panama, the library under test.
+    Panama,
+    "panama",
+    panama
+);
+mpmc_adapter!(
+    /// crossbeam-channel, whose algorithms panama's flavors start from.
+    Crossbeam,
+    "crossbeam",
+    crossbeam_channel
+);
+mpmc_adapter!(
+    /// flume.
+    Flume,
+    "flume",
+    flume
+);
+mpmc_adapter!(
+    /// kanal.
+    Kanal,
+    "kanal",
+    kanal
+);
 
 /// `std::sync::mpsc::channel`. std's bounded channel, `sync_channel`, has a sender of
 /// another type, so it is the separate adapter [`StdSync`]; [`LIBRARIES`] joins the two
@@ -341,75 +373,6 @@ impl Chan for StdSync {
     /// Single consumer, as for [`Std`].
     fn clone_rx<T: Msg>(_: &Self::Rx<T>) -> Option<Self::Rx<T>> {
         None
-    }
-    fn send<T: Msg>(tx: &Self::Tx<T>, value: T) {
-        tx.send(value).unwrap();
-    }
-    fn recv<T: Msg>(rx: &Self::Rx<T>) -> Option<T> {
-        rx.recv().ok()
-    }
-}
-
-/// crossbeam-channel, whose algorithms panama's flavors start from.
-pub struct Crossbeam;
-impl Chan for Crossbeam {
-    const NAME: &'static str = "crossbeam";
-    type Tx<T: Msg> = crossbeam_channel::Sender<T>;
-    type Rx<T: Msg> = crossbeam_channel::Receiver<T>;
-    fn new<T: Msg>(flavor: Flavor) -> Option<(Self::Tx<T>, Self::Rx<T>)> {
-        Some(match flavor {
-            Flavor::Unbounded => crossbeam_channel::unbounded(),
-            Flavor::Bounded(cap) => crossbeam_channel::bounded(cap),
-        })
-    }
-    fn clone_rx<T: Msg>(rx: &Self::Rx<T>) -> Option<Self::Rx<T>> {
-        Some(rx.clone())
-    }
-    fn send<T: Msg>(tx: &Self::Tx<T>, value: T) {
-        tx.send(value).unwrap();
-    }
-    fn recv<T: Msg>(rx: &Self::Rx<T>) -> Option<T> {
-        rx.recv().ok()
-    }
-}
-
-/// flume.
-pub struct Flume;
-impl Chan for Flume {
-    const NAME: &'static str = "flume";
-    type Tx<T: Msg> = flume::Sender<T>;
-    type Rx<T: Msg> = flume::Receiver<T>;
-    fn new<T: Msg>(flavor: Flavor) -> Option<(Self::Tx<T>, Self::Rx<T>)> {
-        Some(match flavor {
-            Flavor::Unbounded => flume::unbounded(),
-            Flavor::Bounded(cap) => flume::bounded(cap),
-        })
-    }
-    fn clone_rx<T: Msg>(rx: &Self::Rx<T>) -> Option<Self::Rx<T>> {
-        Some(rx.clone())
-    }
-    fn send<T: Msg>(tx: &Self::Tx<T>, value: T) {
-        tx.send(value).unwrap();
-    }
-    fn recv<T: Msg>(rx: &Self::Rx<T>) -> Option<T> {
-        rx.recv().ok()
-    }
-}
-
-/// kanal.
-pub struct Kanal;
-impl Chan for Kanal {
-    const NAME: &'static str = "kanal";
-    type Tx<T: Msg> = kanal::Sender<T>;
-    type Rx<T: Msg> = kanal::Receiver<T>;
-    fn new<T: Msg>(flavor: Flavor) -> Option<(Self::Tx<T>, Self::Rx<T>)> {
-        Some(match flavor {
-            Flavor::Unbounded => kanal::unbounded(),
-            Flavor::Bounded(cap) => kanal::bounded(cap),
-        })
-    }
-    fn clone_rx<T: Msg>(rx: &Self::Rx<T>) -> Option<Self::Rx<T>> {
-        Some(rx.clone())
     }
     fn send<T: Msg>(tx: &Self::Tx<T>, value: T) {
         tx.send(value).unwrap();
