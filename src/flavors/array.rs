@@ -309,6 +309,7 @@ impl<T> Channel<T> {
     }
 
     /// Sends without blocking.
+    #[inline]
     pub(crate) fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
         match self.start_send() {
             Ok(token) => {
@@ -321,6 +322,7 @@ impl<T> Channel<T> {
     }
 
     /// Sends, parking while the channel is full, until `deadline`.
+    #[inline]
     pub(crate) fn send(&self, msg: T, deadline: Deadline) -> Result<(), SendTimeoutError<T>> {
         let claimed = block_on(&self.senders, deadline, || match self.start_send() {
             Ok(token) => Some(Ok(token)),
@@ -338,6 +340,7 @@ impl<T> Channel<T> {
     }
 
     /// Receives without blocking.
+    #[inline]
     pub(crate) fn try_recv(&self) -> Result<T, TryRecvError> {
         match self.start_recv() {
             Ok(token) => Ok(self.finish_recv(token)),
@@ -347,6 +350,7 @@ impl<T> Channel<T> {
     }
 
     /// Receives, parking while the channel is empty, until `deadline`.
+    #[inline]
     pub(crate) fn recv(&self, deadline: Deadline) -> Result<T, RecvTimeoutError> {
         let claimed = block_on(&self.receivers, deadline, || match self.start_recv() {
             Ok(token) => Some(Ok(token)),

@@ -586,6 +586,7 @@ impl<T> Channel<T> {
     }
 
     /// Receives, parking while the channel is empty, until `deadline`.
+    #[inline]
     pub(crate) fn recv(&self, deadline: Deadline) -> Result<T, RecvTimeoutError> {
         // The attempt only claims; the message is read once, straight into our return value.
         // (Returning it through the attempt's `Option<Result<..>>` cost three extra copies
