@@ -1,45 +1,42 @@
-//! How long a blocked operation spins before it parks, and how: learned from how its waits
-//! end.
+//! How long a blocked operation spins before it parks, learned from how its waits end.
 //!
 //! A wait has three tools, in this order:
-//! - *pause* steps: `2^k` spin-loop hints at step `k`. Cheapest, and the fastest to notice
-//!   the other side's change, but only useful if the other side is running on another core
-//!   right now;
-//! - *yield* steps: `yield_now`, which lets another runnable thread have this core. If the
-//!   thread we wait for is waiting for a core (more runnable threads than cores), this is
-//!   what lets it run;
+//! - *pause* steps: `2^k` spin-loop hints at step `k < PAUSE_STEPS`. Cheapest, and the
+//!   fastest to notice the other side's change, but only useful if the other side is
+//!   running on another core right now;
+//! - *yield* steps: `yield_now`, which lets another runnable thread have this core;
 //! - parking, which costs a futex sleep here and a wake-up call on the other side (a few
 //!   microseconds on each thread), and the scheduler's latency before we run again.
 //!
-//! No fixed schedule is right everywhere: on an idle two-core machine a spsc pair should
-//! pause and never yield; when the two threads share a core (oversubscription, or another
-//! process on the other core) pausing only burns the time slice the other thread needs; with
-//! long waits, anything but parking wastes CPU. So each side of each channel keeps a
-//! [`SpinPolicy`] of two numbers and adjusts them by how its waits turned out:
+//! Spinning wins when the other side will be done sooner than a park and an unpark cost; it
+//! loses when the other side is not running (more threads than cores), or waits are long.
+//! No constant is right for both, so each side of each channel keeps a [`SpinPolicy`], a
+//! limit in steps, and adjusts it by how its waits turned out:
 //!
-//! - `pause`, the number of pause steps (`0..=PAUSE_STEPS`). A wait that ended during the
-//!   pause steps shows pausing works: one more (up to the maximum). A wait that needed a
-//!   yield shows the pause steps were wasted: one fewer. Under oversubscription this goes to
-//!   0 and waits yield at once; on an idle machine with short waits it stays at the maximum.
-//! - `limit`, the total number of steps before parking. A waiter that parked compares how
-//!   long it slept with how long it had spun, both timed on this machine: woken sooner
-//!   than it had spun (or the re-check right after registering succeeded), spinning a bit
-//!   longer would have saved the park: one more step. Slept more than [`LONG_WAIT`] times
-//!   as long: the spin was wasted: one fewer. A wait that ends on its very last step also
-//!   adds one (it nearly parked).
+//! - a waiter that spun to the limit, parked, and was woken after less time than it had
+//!   spun (or found its operation ready on the re-check right after registering) would
+//!   have done better spinning a little longer: the limit grows by one step;
+//! - a waiter that parked for much longer than it spun (more than [`LONG_WAIT`] times as
+//!   long) spun for nothing: the limit shrinks by one step;
+//! - a wait that ends on its very last step also grows it (it nearly parked).
 //!
-//! Both comparisons are relative (this wait against this machine's own timings), so nothing
-//! is a tuned absolute threshold. On a machine with one core a pause can never see another
-//! thread's progress, so `pause` is 0 there from the start.
+//! The comparison is between two durations measured on this machine in this process, so
+//! the policy calibrates itself: no threshold is an absolute time. On a machine with one
+//! core a pause can never see another thread's progress, so there every step yields.
 //!
-//! The words are written only when a value changes, so a steady workload stops writing
-//! them; they share the registry's cache line, which notifiers read on every operation.
+//! Learning the number of pause steps as well (fewer when waits needed a yield) was tried
+//! and removed: with 8 threads on 2 cores it drove the pause phase to zero and turned every
+//! wait into a `sched_yield`, and mpmc bounded(1) went from 270 to 1,300-1,900 ns per
+//! message (docs/PERFORMANCE.md).
+//!
+//! The word is written only when its value changes, so a steady workload stops writing it;
+//! it shares the registry's cache line, which notifiers read on every operation.
 
 use std::time::{Duration, Instant};
 
 use crate::sync::{single_core, thread, AtomicUsize, Ordering, IS_LOOM};
 
-/// The most pause steps (the last one is `2^(PAUSE_STEPS - 1)` hints).
+/// Pause steps before the yield steps (the last one is `2^(PAUSE_STEPS - 1)` hints).
 const PAUSE_STEPS: usize = 7;
 /// The limit a new channel starts with: every pause step and four yields.
 const DEFAULT_LIMIT: usize = PAUSE_STEPS + 4;
@@ -50,11 +47,9 @@ const MAX_LIMIT: usize = PAUSE_STEPS + 32;
 /// A park longer than this many times the spin before it means the spin was wasted.
 const LONG_WAIT: u32 = 16;
 
-/// The learned spin schedule of one side of one channel (see the module notes).
+/// The learned spin limit of one side of one channel (see the module notes).
 #[derive(Debug)]
 pub(crate) struct SpinPolicy {
-    /// Pause steps before yield steps.
-    pause: AtomicUsize,
     /// Steps (pause and yield) before parking.
     limit: AtomicUsize,
 }
@@ -62,7 +57,6 @@ pub(crate) struct SpinPolicy {
 impl SpinPolicy {
     pub(crate) fn new() -> SpinPolicy {
         SpinPolicy {
-            pause: AtomicUsize::new(PAUSE_STEPS),
             limit: AtomicUsize::new(DEFAULT_LIMIT),
         }
     }
@@ -73,14 +67,10 @@ impl SpinPolicy {
             // Loom explores every interleaving of a spin loop, so models take one yielding
             // step and then the parking path, the part of the protocol worth checking.
             (0, 1)
-        } else if single_core() {
-            // ORDERING: Relaxed: the schedule is a hint; any recent value will do.
-            (0, self.limit.load(Ordering::Relaxed))
         } else {
-            (
-                self.pause.load(Ordering::Relaxed),
-                self.limit.load(Ordering::Relaxed),
-            )
+            let pause = if single_core() { 0 } else { PAUSE_STEPS };
+            // ORDERING: Relaxed: the limit is a hint; any recent value will do.
+            (pause, self.limit.load(Ordering::Relaxed))
         };
         Spin {
             policy: self,
@@ -141,18 +131,9 @@ impl Spin<'_> {
         true
     }
 
-    /// The wait ended without parking: learn whether pausing was enough.
+    /// The wait ended without parking.
     pub(crate) fn done(&self) {
-        if self.step == 0 {
-            return; // No wait at all.
-        }
-        let pausing_worked = self.step <= self.pause;
-        // (`nudge` writes only on a change; this skips even its load in the common case of
-        // pausing working at the maximum.)
-        if !pausing_worked || self.pause < PAUSE_STEPS {
-            SpinPolicy::nudge(&self.policy.pause, pausing_worked, 0, PAUSE_STEPS);
-        }
-        if self.step == self.limit {
+        if self.step > 0 && self.step == self.limit {
             SpinPolicy::nudge(&self.policy.limit, true, MIN_LIMIT, MAX_LIMIT);
         }
     }
