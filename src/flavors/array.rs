@@ -45,8 +45,8 @@ use std::mem::MaybeUninit;
 use crossbeam_utils::CachePadded;
 
 use crate::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
-use crate::sync::{AtomicUsize, Backoff, Ordering, UnsafeCell};
 use crate::flavors::drop_resuming;
+use crate::sync::{AtomicUsize, Backoff, Ordering, UnsafeCell};
 use crate::waiter::{block_on, Deadline, Registry};
 
 /// One place in the ring.

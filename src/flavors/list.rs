@@ -79,9 +79,9 @@ use std::ptr;
 use crossbeam_utils::CachePadded;
 
 use crate::error::{RecvTimeoutError, TryRecvError};
+use crate::flavors::drop_resuming;
 use crate::sync::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 use crate::sync::{AtomicPtr, AtomicUsize, Backoff, Ordering, UnsafeCell, IS_LOOM};
-use crate::flavors::drop_resuming;
 use crate::waiter::{block_on, Deadline, Registry};
 
 /// Positions per lap: one block of slots plus the sentinel. Tiny under loom so that models
