@@ -76,7 +76,8 @@ fn len_with_wrapped_indices() {
     // stay exact whichever of head and tail index is ahead.
     for cap in [1usize, 3, 16] {
         let (tx, rx) = bounded::<usize>(cap);
-        for lag in 0..cap {
+        // Under Miri, only the lags at both ends (the middle ones cost most of the time).
+        for lag in (0..cap).filter(|&lag| !cfg!(miri) || lag <= 1 || lag + 2 >= cap) {
             for i in 0..lag {
                 tx.send(i).unwrap();
             }
@@ -907,7 +908,7 @@ fn iterators() {
 
 #[test]
 fn lap_wrap_around_single_thread_interleaved() {
-    let n = scaled(3_000, 1_000_000, 1_000_000);
+    let n = scaled(300, 1_000_000, 1_000_000);
     let (tx, rx) = bounded::<usize>(3);
     let mut next_send = 0;
     let mut next_recv = 0;
@@ -941,7 +942,7 @@ fn lap_wrap_around_single_thread_interleaved() {
 
 #[test]
 fn lap_wrap_around_one_producer_one_consumer() {
-    let n = scaled(3_000, 1_000_000, 1_000_000);
+    let n = scaled(300, 1_000_000, 1_000_000);
     let (tx, rx) = bounded::<usize>(3);
     let producer = thread::spawn(move || {
         for i in 0..n {
@@ -1032,7 +1033,7 @@ fn large_4k_messages_single_thread() {
     let cap = 3;
     let (tx, rx) = bounded::<[u8; BIG]>(cap);
     let mut next_recv = 0;
-    let n = scaled(20, 600, 600);
+    let n = scaled(8, 600, 600);
     for seq in 0..n {
         if tx.is_full() {
             assert!(tx.try_send(big_message(seq)).unwrap_err().is_full());
@@ -1055,7 +1056,7 @@ fn large_4k_messages_single_thread() {
 
 #[test]
 fn large_4k_messages_across_threads() {
-    let n = scaled(20, 5_000, 20_000);
+    let n = scaled(8, 5_000, 20_000);
     let (tx, rx) = bounded::<[u8; BIG]>(2);
     let producer = thread::spawn(move || {
         for seq in 0..n {
@@ -1329,7 +1330,7 @@ fn blocked_senders_get_messages_back_on_receiver_drop() {
 #[test]
 fn receiver_dropped_while_senders_active() {
     let producers = 4;
-    let per = scaled(100, 5_000, 20_000);
+    let per = scaled(50, 5_000, 20_000);
     for cap in [1usize, 7] {
         let ledger = Ledger::new(producers * per);
         let (tx, rx) = bounded(cap);

@@ -90,7 +90,7 @@ fn cap1_4x4_blocking() {
         1,
         4,
         4,
-        scaled(400, 200_000, 500_000),
+        scaled(120, 200_000, 500_000),
         &[SendMode::Blocking],
         &[RecvMode::Blocking],
     );
@@ -102,7 +102,7 @@ fn cap1_4x4_mixed_modes() {
         1,
         4,
         4,
-        scaled(400, 100_000, 300_000),
+        scaled(120, 100_000, 300_000),
         &ALL_SEND_MODES,
         &ALL_RECV_MODES,
     );
@@ -114,7 +114,7 @@ fn cap16_4x4_blocking() {
         16,
         4,
         4,
-        scaled(400, 400_000, 1_000_000),
+        scaled(120, 400_000, 1_000_000),
         &[SendMode::Blocking],
         &[RecvMode::Blocking],
     );
@@ -126,7 +126,7 @@ fn cap16_4x4_mixed_modes() {
         16,
         4,
         4,
-        scaled(400, 200_000, 500_000),
+        scaled(120, 200_000, 500_000),
         &ALL_SEND_MODES,
         &ALL_RECV_MODES,
     );
@@ -138,7 +138,7 @@ fn cap1024_4x4_blocking() {
         1024,
         4,
         4,
-        scaled(2_000, 400_000, 1_000_000),
+        scaled(400, 400_000, 1_000_000),
         &[SendMode::Blocking],
         &[RecvMode::Blocking],
     );
@@ -150,7 +150,7 @@ fn cap1024_4x4_mixed_modes() {
         1024,
         4,
         4,
-        scaled(2_000, 200_000, 1_000_000),
+        scaled(400, 200_000, 1_000_000),
         &ALL_SEND_MODES,
         &ALL_RECV_MODES,
     );
@@ -164,7 +164,7 @@ fn cap1_short_timeouts_on_both_sides() {
         1,
         3,
         3,
-        scaled(300, 60_000, 300_000),
+        scaled(120, 60_000, 300_000),
         &[
             SendMode::ShortTimeout,
             SendMode::ShortTimeout,
@@ -184,7 +184,7 @@ fn cap1_many_producers_one_consumer() {
         1,
         8,
         1,
-        scaled(400, 50_000, 200_000),
+        scaled(120, 50_000, 200_000),
         &[SendMode::Blocking, SendMode::Timeout],
         &[RecvMode::Iter],
     );
@@ -196,7 +196,7 @@ fn cap1_one_producer_many_consumers() {
         1,
         1,
         8,
-        scaled(400, 50_000, 200_000),
+        scaled(120, 50_000, 200_000),
         &[SendMode::Blocking],
         &[RecvMode::Blocking, RecvMode::Timeout],
     );
@@ -208,7 +208,7 @@ fn oversubscribed_16x16_cap1() {
         1,
         16,
         16,
-        scaled(320, 100_000, 200_000),
+        scaled(160, 100_000, 200_000),
         &[SendMode::Blocking],
         &[RecvMode::Blocking],
     );
@@ -220,7 +220,7 @@ fn oversubscribed_16x16_cap1_mixed_modes() {
         1,
         16,
         16,
-        scaled(320, 50_000, 100_000),
+        scaled(160, 50_000, 100_000),
         &ALL_SEND_MODES,
         &ALL_RECV_MODES,
     );
@@ -366,7 +366,7 @@ fn receivers_leave_mid_stream_every_message_dropped_once() {
         move || String::from("receivers_leave_mid_stream_every_message_dropped_once"),
         move || {
             let producers = 4;
-            let per = scaled(100, 10_000, 100_000);
+            let per = scaled(50, 10_000, 100_000);
             for cap in [1usize, 16] {
                 let ledger = Ledger::new(producers * per);
                 let received = AtomicUsize::new(0);
@@ -438,7 +438,7 @@ fn zero_sized_messages_4x4_cap1() {
         move || String::from("zero_sized_messages_4x4_cap1"),
         move || {
             let producers = 4;
-            let per = scaled(100, 15_000, 50_000);
+            let per = scaled(40, 15_000, 50_000);
             let (tx, rx) = bounded::<()>(1);
             let received = AtomicUsize::new(0);
             thread::scope(|s| {
@@ -480,7 +480,7 @@ fn large_4k_messages_3x3_cap4() {
         move || String::from("large_4k_messages_3x3_cap4"),
         move || {
             let producers = 3;
-            let per = scaled(20, 2_000, 20_000);
+            let per = scaled(4, 2_000, 20_000);
             let (tx, rx) = bounded::<[u8; BIG]>(4);
             let results: Vec<Vec<(usize, usize)>> = thread::scope(|s| {
                 for p in 0..producers {

@@ -197,7 +197,7 @@ fn empty_channel_drop_drops_nothing() {
 #[test]
 fn receiver_dropped_while_senders_active() {
     let producers = 4;
-    let per = if cfg!(miri) { 200 } else { 20_000 };
+    let per = if cfg!(miri) { 80 } else { 20_000 };
     let ledger = Ledger::new(producers * per);
     let (tx, rx) = unbounded();
 

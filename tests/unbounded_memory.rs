@@ -65,8 +65,8 @@ const MIB: isize = 1 << 20;
 
 #[test]
 fn channel_memory_is_bounded_and_reclaimed() {
-    let total: u64 = if cfg!(miri) { 20_000 } else { 1_000_000 };
-    let round: u64 = if cfg!(miri) { 1_000 } else { 10_000 };
+    let total: u64 = if cfg!(miri) { 2_000 } else { 1_000_000 };
+    let round: u64 = if cfg!(miri) { 200 } else { 10_000 };
 
     // Warm up anything std initializes lazily on the first thread spawn, so it is not
     // mistaken for channel memory below.

@@ -53,7 +53,7 @@ fn mpmc_4x2_blocking() {
     mpmc(
         4,
         2,
-        scaled(2_000, 1_000_000, 1_000_000),
+        scaled(400, 1_000_000, 1_000_000),
         &[RecvMode::Blocking],
     );
 }
@@ -63,7 +63,7 @@ fn mpmc_4x4_mixed_recv_modes() {
     mpmc(
         4,
         4,
-        scaled(2_000, 1_000_000, 1_000_000),
+        scaled(400, 1_000_000, 1_000_000),
         &[
             RecvMode::Blocking,
             RecvMode::Iter,
@@ -78,7 +78,7 @@ fn mpmc_short_timeouts_race_with_sends() {
     mpmc(
         2,
         4,
-        scaled(2_000, 500_000, 500_000),
+        scaled(400, 500_000, 500_000),
         &[
             RecvMode::ShortTimeout,
             RecvMode::ShortTimeout,
@@ -137,14 +137,14 @@ fn spsc_blocking() {
     mpmc(
         1,
         1,
-        scaled(2_000, 1_000_000, 1_000_000),
+        scaled(400, 1_000_000, 1_000_000),
         &[RecvMode::Blocking],
     );
 }
 
 #[test]
 fn mpsc_8x1_iter() {
-    mpmc(8, 1, scaled(2_000, 1_000_000, 1_000_000), &[RecvMode::Iter]);
+    mpmc(8, 1, scaled(400, 1_000_000, 1_000_000), &[RecvMode::Iter]);
 }
 
 #[test]
@@ -152,7 +152,7 @@ fn oversubscribed_16x16_blocking() {
     mpmc(
         16,
         16,
-        scaled(1_600, 1_000_000, 1_000_000),
+        scaled(320, 1_000_000, 1_000_000),
         &[RecvMode::Blocking],
     );
 }
@@ -162,7 +162,7 @@ fn oversubscribed_16x16_timeouts() {
     mpmc(
         16,
         16,
-        scaled(1_600, 500_000, 500_000),
+        scaled(320, 500_000, 500_000),
         &[RecvMode::Timeout, RecvMode::Blocking],
     );
 }
@@ -212,7 +212,7 @@ fn bursty_producers_wake_sleeping_consumers() {
 fn zero_sized_messages() {
     let producers = 4;
     let consumers = 4;
-    let per = scaled(500, 250_000, 250_000);
+    let per = scaled(100, 250_000, 250_000);
     let (tx, rx) = unbounded::<()>();
     let received = AtomicUsize::new(0);
     thread::scope(|s| {
@@ -296,7 +296,8 @@ fn check_big_message(buf: &[u8; BIG]) -> (usize, usize) {
 fn large_4k_messages() {
     let producers = 3;
     let consumers = 2;
-    let per = scaled(30, 3_000, 20_000);
+    // Under Miri, 33 messages: just over one block of the list (31 slots).
+    let per = scaled(11, 3_000, 20_000);
     let (tx, rx) = unbounded::<[u8; BIG]>();
     let results: Vec<Vec<(usize, usize)>> = thread::scope(|s| {
         for p in 0..producers {

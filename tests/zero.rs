@@ -19,7 +19,8 @@ use panama::{
 use common::{
     addr, big_message, check_big_ids_exactly_once_in_order, check_big_message,
     check_exactly_once_in_order, consume, join_within, produce, scaled, wait_for_count,
-    within_limit, Ledger, RecvMode, SendMode, Tracked, BIG, SETTLE, STRESS_LIMIT, WAKE_LIMIT,
+    within_limit, Ledger, RecvMode, SendMode, Tracked, BIG, MIRI_TIME_FACTOR, SETTLE, STRESS_LIMIT,
+    WAKE_LIMIT,
 };
 
 /// How many times a non-blocking operation is retried, 1 ms apart, while its peer blocks.
@@ -274,8 +275,9 @@ fn late_receiver(rx: Receiver<u32>, taken: &Arc<AtomicBool>) -> thread::JoinHand
 fn send_blocks_until_receiver_takes_it() {
     let (tx, rx) = bounded::<u32>(0);
     let taken = Arc::new(AtomicBool::new(false));
-    let receiver = late_receiver(rx, &taken);
+    // Before the spawn: the receiver's 100 ms start when its thread does.
     let start = Instant::now();
+    let receiver = late_receiver(rx, &taken);
     tx.send(7).unwrap();
     assert!(
         taken.load(Ordering::SeqCst),
@@ -322,6 +324,8 @@ fn send_returns_only_after_receive() {
 fn recv_blocks_until_sender_sends() {
     let (tx, rx) = bounded::<u32>(0);
     let offered = Arc::new(AtomicBool::new(false));
+    // Before the spawn: the sender's 100 ms start when its thread does.
+    let start = Instant::now();
     let sender = {
         let offered = Arc::clone(&offered);
         thread::spawn(move || {
@@ -330,7 +334,6 @@ fn recv_blocks_until_sender_sends() {
             tx.send(3).unwrap();
         })
     };
-    let start = Instant::now();
     assert_eq!(rx.recv(), Ok(3));
     assert!(offered.load(Ordering::SeqCst));
     assert!(start.elapsed() >= Duration::from_millis(100));
@@ -486,12 +489,12 @@ fn blocked_receivers_fed_back_to_back_by_one_sender() {
 /// most of them park behind each other's offers, and all must get through.
 #[test]
 fn crowd_of_one_shot_senders() {
-    let rounds = scaled(5, 100, 300);
+    let rounds = scaled(3, 100, 300);
     let senders = 16;
     let rounds_done = Arc::new(AtomicUsize::new(0));
     let progress = Arc::clone(&rounds_done);
     within_limit(
-        Duration::from_secs(20),
+        Duration::from_secs(20) * MIRI_TIME_FACTOR,
         move || {
             format!(
                 "{} of {rounds} rounds done",
@@ -527,12 +530,12 @@ fn crowd_of_one_shot_senders() {
 /// The mirror image: many receivers that take one message each, fed by two senders.
 #[test]
 fn crowd_of_one_shot_receivers() {
-    let rounds = scaled(5, 100, 300);
+    let rounds = scaled(3, 100, 300);
     let receivers = 16;
     let rounds_done = Arc::new(AtomicUsize::new(0));
     let progress = Arc::clone(&rounds_done);
     within_limit(
-        Duration::from_secs(20),
+        Duration::from_secs(20) * MIRI_TIME_FACTOR,
         move || {
             format!(
                 "{} of {rounds} rounds done",
@@ -1360,7 +1363,7 @@ fn zero_sized_messages_with_drop_are_dropped_once() {
 #[test]
 fn large_4k_messages() {
     let producers = 2;
-    let per = scaled(20, 2_000, 10_000);
+    let per = scaled(4, 2_000, 10_000);
     within_limit(
         STRESS_LIMIT,
         move || String::from("4 KiB messages"),

@@ -15,12 +15,19 @@ use panama::{Receiver, RecvTimeoutError, SendTimeoutError, Sender, TryRecvError,
 /// A short pause used to let another thread block before we act.
 pub const SETTLE: Duration = Duration::from_millis(50);
 
+/// How much longer the hang guards below wait under Miri. Miri's clock (with isolation,
+/// its default) is virtual: it advances about 5 µs per interpreted basic block, so the slow
+/// interpretation of a busy scenario uses up a real-time limit although nothing hangs. A
+/// real hang still fails fast: when every thread is blocked, Miri jumps its clock straight
+/// to the next timeout, however far away that is.
+pub const MIRI_TIME_FACTOR: u32 = if cfg!(miri) { 20 } else { 1 };
+
 /// How long a blocked thread gets to finish after it was woken, before a test calls it hung.
-pub const WAKE_LIMIT: Duration = Duration::from_secs(10);
+pub const WAKE_LIMIT: Duration = Duration::from_secs(10 * MIRI_TIME_FACTOR as u64);
 
 /// How long a whole stress scenario may run before it counts as hung (they take a few
 /// seconds at most).
-pub const STRESS_LIMIT: Duration = Duration::from_secs(60);
+pub const STRESS_LIMIT: Duration = Duration::from_secs(60 * MIRI_TIME_FACTOR as u64);
 
 /// Picks an iteration count: tiny under Miri, `debug` in unoptimized builds, `release` otherwise.
 pub fn scaled(miri: usize, debug: usize, release: usize) -> usize {
