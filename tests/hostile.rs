@@ -9,7 +9,6 @@
 
 mod common;
 
-use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -17,97 +16,32 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use panama::{
-    bounded, sync_channel, unbounded, Receiver, RecvError, RecvTimeoutError, SendError,
-    SendTimeoutError, Sender, TryRecvError, TrySendError,
+    bounded, sync_channel, Receiver, RecvError, RecvTimeoutError, SendError, SendTimeoutError,
+    Sender, TryRecvError, TrySendError,
 };
 
-use common::{addr, join_within, scaled, wait_for, within_limit, SETTLE, STRESS_LIMIT, WAKE_LIMIT};
+use common::{addr, join_within, scaled, wait_for, within_limit, SETTLE, STRESS_LIMIT};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-/// The channel kinds under test.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Flavor {
-    Unbounded,
-    /// `bounded(n)`; `Bounded(0)` is the rendezvous channel.
-    Bounded(usize),
-}
-
-use Flavor::{Bounded, Unbounded};
+use common::panic_message;
+use common::Flavor::{self, Bounded, Unbounded};
 
 /// Every flavor.
 const ALL: [Flavor; 4] = [Unbounded, Bounded(1), Bounded(16), Bounded(0)];
 /// The flavors that can hold messages.
 const BUFFERED: [Flavor; 3] = [Unbounded, Bounded(1), Bounded(16)];
 
-impl Flavor {
-    fn make<T>(self) -> (Sender<T>, Receiver<T>) {
-        match self {
-            Unbounded => unbounded(),
-            Bounded(cap) => bounded(cap),
-        }
-    }
-
-    /// How many messages the channel can hold (`None`: unbounded).
-    fn cap(self) -> Option<usize> {
-        match self {
-            Unbounded => None,
-            Bounded(cap) => Some(cap),
-        }
-    }
-}
-
-/// Miri's clock is virtual (a fixed step per interpreted basic block) and there runs
-/// several times faster than the work it measures: the hang limits stretch under Miri.
-const MIRI_STRETCH: u32 = if cfg!(miri) { 20 } else { 1 };
-
-/// The limit for a whole scenario: [`STRESS_LIMIT`], stretched under Miri.
-fn limit() -> Duration {
-    STRESS_LIMIT * MIRI_STRETCH
-}
-
-/// [`join_within`], with its limit stretched under Miri.
-#[track_caller]
-fn join<R>(handle: thread::JoinHandle<R>) -> R {
-    if !cfg!(miri) {
-        return join_within(handle);
-    }
-    let start = Instant::now();
-    while !handle.is_finished() {
-        assert!(
-            start.elapsed() < WAKE_LIMIT * MIRI_STRETCH,
-            "a thread is still blocked after {:?}: missed wake-up?",
-            WAKE_LIMIT * MIRI_STRETCH
-        );
-        thread::sleep(Duration::from_millis(1));
-    }
-    match handle.join() {
-        Ok(r) => r,
-        Err(panic) => std::panic::resume_unwind(panic),
-    }
-}
-
-/// Runs `scenario` for each flavor, each on its own thread under [`limit`].
+/// Runs `scenario` for each flavor, each on its own thread under [`STRESS_LIMIT`].
 fn for_each_flavor(flavors: &[Flavor], scenario: fn(Flavor)) {
     for &flavor in flavors {
         within_limit(
-            limit(),
+            STRESS_LIMIT,
             move || format!("{flavor:?}"),
             move || scenario(flavor),
         );
-    }
-}
-
-/// The text of a panic payload (`""` if it is neither `&str` nor `String`).
-fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        String::new()
     }
 }
 
@@ -162,7 +96,7 @@ fn assert_capacity_panics<T>(cap: usize, expected: &str) {
 #[test]
 #[cfg(target_pointer_width = "64")]
 fn capacity_too_large_to_index_panics_with_message() {
-    within_limit(limit(), String::new, || {
+    within_limit(STRESS_LIMIT, String::new, || {
         for cap in [
             usize::MAX,
             usize::MAX - 1,
@@ -192,7 +126,7 @@ fn capacity_too_large_to_index_panics_with_message() {
 #[test]
 #[cfg(target_pointer_width = "64")]
 fn capacity_overflowing_the_ring_allocation_panics() {
-    within_limit(limit(), String::new, || {
+    within_limit(STRESS_LIMIT, String::new, || {
         let expected =
             |cap: usize| format!("cannot allocate a bounded channel of capacity {cap}: ");
         // Slot<u64> and Slot<u8> are 16 bytes: 2^59 slots are 2^63 bytes.
@@ -219,7 +153,7 @@ fn capacity_overflowing_the_ring_allocation_panics() {
     ignore = "Miri reports the huge allocation as unsupported instead of failing it"
 )]
 fn capacity_beyond_memory_panics() {
-    within_limit(limit(), String::new, || {
+    within_limit(STRESS_LIMIT, String::new, || {
         let expected =
             |cap: usize| format!("cannot allocate a bounded channel of capacity {cap}: ");
         for cap in [1 << 40, 1 << 44, 1 << 58] {
@@ -323,7 +257,7 @@ fn zero_timeout_and_past_deadline_on_ready_channel_succeed() {
         assert!(r.is_empty());
     });
     // The rendezvous: retry until the peer is parked; every miss must be a timeout.
-    within_limit(limit(), String::new, || {
+    within_limit(STRESS_LIMIT, String::new, || {
         let (s, r) = bounded::<Box<u32>>(0);
         let rounds = scaled(2, 10, 10) as u32;
         let sender = thread::spawn(move || {
@@ -352,7 +286,7 @@ fn zero_timeout_and_past_deadline_on_ready_channel_succeed() {
                 .expect("never received from the blocked sender");
             assert_eq!(*got, i);
         }
-        let s = join(sender);
+        let s = join_within(sender);
         let receiver = thread::spawn(move || {
             let got: Vec<u32> = (0..2 * rounds).map(|_| *r.recv().unwrap()).collect();
             got
@@ -382,7 +316,7 @@ fn zero_timeout_and_past_deadline_on_ready_channel_succeed() {
             }
             assert!(sent, "never met the blocked receiver");
         }
-        assert_eq!(join(receiver), (0..2 * rounds).collect::<Vec<_>>());
+        assert_eq!(join_within(receiver), (0..2 * rounds).collect::<Vec<_>>());
     });
 }
 
@@ -455,7 +389,7 @@ fn duration_max_timeout_on_ready_or_disconnected_channel_returns() {
                 thread::spawn(move || s.send_timeout(1, Duration::MAX))
             };
             assert_eq!(r.recv_timeout(Duration::MAX), Ok(1));
-            assert_eq!(join(t), Ok(()));
+            assert_eq!(join_within(t), Ok(()));
         } else {
             for i in 0..3 {
                 assert_eq!(s.send_timeout(i, Duration::MAX), Ok(()));
@@ -526,7 +460,7 @@ fn long_waits_are_woken(flavor: Flavor) {
         wait_for(&started);
         thread::sleep(SETTLE);
         s.send(42).unwrap();
-        assert_eq!(join(t), Ok(42), "{wait:?}");
+        assert_eq!(join_within(t), Ok(42), "{wait:?}");
 
         // A blocked receive, woken by the disconnection.
         let (s, r) = flavor.make::<u32>();
@@ -541,7 +475,11 @@ fn long_waits_are_woken(flavor: Flavor) {
         wait_for(&started);
         thread::sleep(SETTLE);
         drop(s);
-        assert_eq!(join(t), Err(RecvTimeoutError::Disconnected), "{wait:?}");
+        assert_eq!(
+            join_within(t),
+            Err(RecvTimeoutError::Disconnected),
+            "{wait:?}"
+        );
 
         // A blocked send (full, or nobody at the rendezvous): woken by a receive, then by
         // the disconnection.
@@ -563,7 +501,7 @@ fn long_waits_are_woken(flavor: Flavor) {
             thread::sleep(SETTLE);
             let first = r.recv().unwrap();
             assert_eq!(first, if cap == 0 { 99 } else { 0 });
-            assert_eq!(join(t), Ok(()), "{wait:?}");
+            assert_eq!(join_within(t), Ok(()), "{wait:?}");
 
             let started = Arc::new(AtomicBool::new(false));
             let t = {
@@ -581,7 +519,7 @@ fn long_waits_are_woken(flavor: Flavor) {
             thread::sleep(SETTLE);
             drop(r);
             assert_eq!(
-                join(t),
+                join_within(t),
                 Err(SendTimeoutError::Disconnected(100)),
                 "{wait:?}"
             );
@@ -637,7 +575,7 @@ fn unit_messages_are_counted() {
         assert_eq!(r.recv(), Err(RecvError));
     });
     // The rendezvous: each unit goes through a handoff; the channel always reads empty.
-    within_limit(limit(), String::new, || {
+    within_limit(STRESS_LIMIT, String::new, || {
         let n = scaled(20, 1000, 1000);
         let (s, r) = bounded::<()>(0);
         let t = thread::spawn(move || {
@@ -650,7 +588,7 @@ fn unit_messages_are_counted() {
             assert_eq!(r.len(), 0);
             got += 1;
         }
-        join(t);
+        join_within(t);
         assert_eq!(got, n);
     });
 }
@@ -696,7 +634,7 @@ fn zst_drops<const ID: usize>(flavor: Flavor) {
                 assert_eq!(drops() - start, i);
                 drop(z);
             }
-            join(t);
+            join_within(t);
             created += n;
             // Handed back, then dropped by us.
             let back = s.send_timeout(Zst, Duration::ZERO).unwrap_err();
@@ -742,10 +680,10 @@ fn zst_drops<const ID: usize>(flavor: Flavor) {
 
 #[test]
 fn zero_sized_messages_with_drop_are_dropped_once() {
-    within_limit(limit(), String::new, || zst_drops::<0>(Unbounded));
-    within_limit(limit(), String::new, || zst_drops::<1>(Bounded(1)));
-    within_limit(limit(), String::new, || zst_drops::<2>(Bounded(16)));
-    within_limit(limit(), String::new, || zst_drops::<3>(Bounded(0)));
+    within_limit(STRESS_LIMIT, String::new, || zst_drops::<0>(Unbounded));
+    within_limit(STRESS_LIMIT, String::new, || zst_drops::<1>(Bounded(1)));
+    within_limit(STRESS_LIMIT, String::new, || zst_drops::<2>(Bounded(16)));
+    within_limit(STRESS_LIMIT, String::new, || zst_drops::<3>(Bounded(0)));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -853,8 +791,8 @@ fn boxed_64k_messages_arrive_intact() {
             }
             next
         });
-        join(producer);
-        assert_eq!(join(consumer), n);
+        join_within(producer);
+        assert_eq!(join_within(consumer), n);
         big_handed_back(flavor, boxed, |m| check(m));
     });
 }
@@ -880,12 +818,12 @@ fn unboxed_64k_messages_arrive_intact() {
                 }
                 next
             });
-            join(producer);
-            let got = join(consumer);
+            join_within(producer);
+            let got = join_within(consumer);
             big_handed_back(flavor, unboxed, check);
             got
         });
-        assert_eq!(join(scenario), n);
+        assert_eq!(join_within(scenario), n);
     });
 }
 
@@ -951,9 +889,9 @@ fn sender_clone_storm(flavor: Flavor) {
     live.fetch_sub(1, Ordering::SeqCst);
     drop(s);
     for w in workers {
-        join(w);
+        join_within(w);
     }
-    assert_eq!(join(receiver), per * threads, "{flavor:?}");
+    assert_eq!(join_within(receiver), per * threads, "{flavor:?}");
 }
 
 #[test]
@@ -1031,9 +969,9 @@ fn receiver_clone_storm(flavor: Flavor) {
     live.fetch_sub(1, Ordering::SeqCst);
     drop(r);
     for w in workers {
-        join(w);
+        join_within(w);
     }
-    let sent = join(sender);
+    let sent = join_within(sender);
     let received = received.load(Ordering::SeqCst);
     let context = format!("{flavor:?}: {sent} sent, {received} received");
     // Everything is gone now: each message dropped once (plus the one handed back).

@@ -11,17 +11,14 @@
 
 mod common;
 
-use std::any::Any;
 use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Once};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use panama::{
-    bounded, unbounded, Receiver, RecvError, RecvTimeoutError, SendError, Sender, TryRecvError,
-};
+use panama::{Receiver, RecvError, RecvTimeoutError, SendError, Sender, TryRecvError};
 
 use common::{addr, join_within, scaled, wait_for, within_limit, SETTLE, STRESS_LIMIT, WAKE_LIMIT};
 
@@ -29,65 +26,11 @@ use common::{addr, join_within, scaled, wait_for, within_limit, SETTLE, STRESS_L
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-/// The channel kinds under test.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Flavor {
-    Unbounded,
-    /// `bounded(n)`; `Bounded(0)` is the rendezvous channel.
-    Bounded(usize),
-}
-
-use Flavor::{Bounded, Unbounded};
+use common::panic_message;
+use common::Flavor::{self, Bounded, Unbounded};
 
 /// Every flavor.
 const ALL: [Flavor; 4] = [Unbounded, Bounded(1), Bounded(16), Bounded(0)];
-
-impl Flavor {
-    fn make<T>(self) -> (Sender<T>, Receiver<T>) {
-        match self {
-            Unbounded => unbounded(),
-            Bounded(cap) => bounded(cap),
-        }
-    }
-
-    /// How many messages the channel can hold (`None`: unbounded).
-    fn cap(self) -> Option<usize> {
-        match self {
-            Unbounded => None,
-            Bounded(cap) => Some(cap),
-        }
-    }
-}
-
-/// Miri's clock is virtual (a fixed step per interpreted basic block) and there runs
-/// several times faster than the work it measures: the hang limits stretch under Miri.
-const MIRI_STRETCH: u32 = if cfg!(miri) { 20 } else { 1 };
-
-/// The limit for a whole scenario: [`STRESS_LIMIT`], stretched under Miri.
-fn limit() -> Duration {
-    STRESS_LIMIT * MIRI_STRETCH
-}
-
-/// [`join_within`], with its limit stretched under Miri.
-#[track_caller]
-fn join<R>(handle: thread::JoinHandle<R>) -> R {
-    if !cfg!(miri) {
-        return join_within(handle);
-    }
-    let start = Instant::now();
-    while !handle.is_finished() {
-        assert!(
-            start.elapsed() < WAKE_LIMIT * MIRI_STRETCH,
-            "a thread is still blocked after {:?}: missed wake-up?",
-            WAKE_LIMIT * MIRI_STRETCH
-        );
-        thread::sleep(Duration::from_millis(1));
-    }
-    match handle.join() {
-        Ok(r) => r,
-        Err(panic) => std::panic::resume_unwind(panic),
-    }
-}
 
 /// Every intentional panic's message starts with this, so the hook can keep them quiet.
 const INTENTIONAL: &str = "intentional";
@@ -120,17 +63,6 @@ fn quietly(f: impl FnOnce()) -> Result<(), String> {
     r.map_err(|payload| panic_message(&*payload))
 }
 
-/// The text of a panic payload (`""` if it is neither `&str` nor `String`).
-fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        String::new()
-    }
-}
-
 /// Runs `f`, expecting it to panic with exactly `expected`.
 #[track_caller]
 fn expect_panic(expected: &str, f: impl FnOnce()) {
@@ -151,7 +83,7 @@ fn expect_no_panic(what: &str, f: impl FnOnce()) {
 /// Joins a thread that must have panicked with exactly `expected`.
 #[track_caller]
 fn join_expecting_panic<R: std::fmt::Debug>(handle: thread::JoinHandle<R>, expected: &str) {
-    let r = catch_unwind(AssertUnwindSafe(|| join(handle)));
+    let r = catch_unwind(AssertUnwindSafe(|| join_within(handle)));
     match r {
         Ok(v) => panic!("the thread returned {v:?} instead of panicking with {expected:?}"),
         Err(payload) => assert_eq!(panic_message(&*payload), expected),
@@ -342,7 +274,7 @@ fn teardown_with_one_bomb(
 /// (`pre`) and bomb positions, and reports every case that fails (not just the first).
 fn teardown_cases(flavor: Flavor, order: LastHandle) {
     quiet_intentional_panics();
-    within_limit(limit(), String::new, move || {
+    within_limit(STRESS_LIMIT, String::new, move || {
         // Unbounded: more than one 31-slot block, and heads at a block start, in the middle
         // of a block, and on the last slot of one. Bounded: heads at index 0 and wrapped.
         // Under Miri, a subset of the heads and bomb positions.
@@ -422,7 +354,7 @@ fn teardown_with_two_bombs(flavor: Flavor, buffered: usize, first: usize, second
 #[test]
 fn two_panicking_drops_in_teardown_unbounded() {
     quiet_intentional_panics();
-    within_limit(limit(), String::new, || {
+    within_limit(STRESS_LIMIT, String::new, || {
         teardown_with_two_bombs(Unbounded, 100, 2, 5);
         teardown_with_two_bombs(Unbounded, 100, 10, 50);
     });
@@ -431,7 +363,7 @@ fn two_panicking_drops_in_teardown_unbounded() {
 #[test]
 fn two_panicking_drops_in_teardown_bounded16() {
     quiet_intentional_panics();
-    within_limit(limit(), String::new, || {
+    within_limit(STRESS_LIMIT, String::new, || {
         teardown_with_two_bombs(Bounded(16), 16, 2, 5);
         teardown_with_two_bombs(Bounded(16), 16, 0, 1);
     });
@@ -445,9 +377,7 @@ fn two_panicking_drops_in_teardown_bounded16() {
 /// bomb) must come out of the receiver's own code, nowhere else.
 fn recv_and_drop(r: &Receiver<Bomb>, id: usize, bomb: bool) {
     let result = catch_unwind(AssertUnwindSafe(|| {
-        let m = r
-            .recv_timeout(WAKE_LIMIT * MIRI_STRETCH)
-            .expect("message missing");
+        let m = r.recv_timeout(WAKE_LIMIT).expect("message missing");
         assert_eq!(m.id, id, "messages out of order");
         drop(m);
     }));
@@ -462,7 +392,7 @@ fn recv_and_drop(r: &Receiver<Bomb>, id: usize, bomb: bool) {
 #[test]
 fn panicking_drop_of_received_message_leaves_channel_usable() {
     quiet_intentional_panics();
-    within_limit(limit(), String::new, || {
+    within_limit(STRESS_LIMIT, String::new, || {
         for flavor in ALL {
             let rounds = scaled(3, 20, 20);
             let per_round = flavor.cap().map_or(40, |c| c.max(1));
@@ -486,7 +416,7 @@ fn panicking_drop_of_received_message_leaves_channel_usable() {
                     assert_eq!(drops.of(id), 1, "{flavor:?}: message {id}");
                 }
             }
-            join(sender);
+            join_within(sender);
             // Still a working channel: both directions, and its counts.
             if flavor != Bounded(0) {
                 let extra = Drops::new(1);
@@ -581,7 +511,7 @@ fn sole_receiver_panics(flavor: Flavor) {
     drop(s);
     join_expecting_panic(receiver, RECEIVER_GIVES_UP);
     for t in senders {
-        join(t);
+        join_within(t);
     }
     // Every handle is gone now: the channel has dropped whatever it held.
     let received_n = count(&received);
@@ -616,7 +546,7 @@ fn sole_receiver_panicking_hands_messages_back_to_senders() {
     quiet_intentional_panics();
     for flavor in ALL {
         within_limit(
-            limit(),
+            STRESS_LIMIT,
             move || format!("{flavor:?}"),
             move || sole_receiver_panics(flavor),
         );
@@ -668,9 +598,9 @@ fn one_of_two_receivers_panics(flavor: Flavor) {
     drop(s);
     join_expecting_panic(quitter, RECEIVER_GIVES_UP);
     for t in senders {
-        join(t);
+        join_within(t);
     }
-    let got = join(stayer);
+    let got = join_within(stayer);
     assert_eq!(
         got,
         total - (k + 1),
@@ -685,7 +615,7 @@ fn receiver_panicking_while_another_remains_keeps_senders_going() {
     quiet_intentional_panics();
     for flavor in ALL {
         within_limit(
-            limit(),
+            STRESS_LIMIT,
             move || format!("{flavor:?}"),
             move || one_of_two_receivers_panics(flavor),
         );
@@ -708,7 +638,7 @@ fn panicking_sender_threads_disconnect_when_the_last_clone_unwinds() {
     quiet_intentional_panics();
     for flavor in ALL {
         within_limit(
-            limit(),
+            STRESS_LIMIT,
             move || format!("{flavor:?}"),
             move || {
                 let per = scaled(5, 50, 50);
@@ -741,10 +671,10 @@ fn panicking_sender_threads_disconnect_when_the_last_clone_unwinds() {
                     if p < 2 {
                         join_expecting_panic(t, SENDER_DIES);
                     } else {
-                        join(t);
+                        join_within(t);
                     }
                 }
-                let got = join(receiver);
+                let got = join_within(receiver);
                 for p in 0..3 {
                     let mine: Vec<usize> = got.iter().filter(|m| m.0 == p).map(|m| m.1).collect();
                     assert_eq!(
@@ -766,7 +696,7 @@ fn last_sender_unwinding_wakes_a_blocked_receiver() {
     quiet_intentional_panics();
     for flavor in ALL {
         within_limit(
-            limit(),
+            STRESS_LIMIT,
             move || format!("{flavor:?}"),
             move || {
                 let (s, r) = flavor.make::<u32>();
@@ -785,7 +715,7 @@ fn last_sender_unwinding_wakes_a_blocked_receiver() {
                     panic!("{SENDER_DIES}");
                 });
                 join_expecting_panic(dying, SENDER_DIES);
-                assert_eq!(join(receiver), Err(RecvError), "{flavor:?}");
+                assert_eq!(join_within(receiver), Err(RecvError), "{flavor:?}");
             },
         );
     }
@@ -799,7 +729,7 @@ fn last_receiver_unwinding_hands_a_blocked_senders_message_back() {
     quiet_intentional_panics();
     for flavor in ALL {
         within_limit(
-            limit(),
+            STRESS_LIMIT,
             move || format!("{flavor:?}"),
             move || {
                 let (s, r) = flavor.make::<Box<u64>>();
@@ -837,7 +767,7 @@ fn last_receiver_unwinding_hands_a_blocked_senders_message_back() {
                 });
                 join_expecting_panic(dying, RECEIVER_DIES);
                 if let Some(t) = blocked_sender {
-                    join(t);
+                    join_within(t);
                 }
                 send_checked(&s);
             },

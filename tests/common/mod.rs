@@ -386,3 +386,40 @@ pub fn check_big_ids_exactly_once_in_order(
     }
     assert!(seen.iter().all(|&b| b), "lost 4 KiB messages");
 }
+
+/// The channel kinds the per-flavor tests run over.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Flavor {
+    Unbounded,
+    /// `bounded(n)`; `Bounded(0)` is the rendezvous channel.
+    Bounded(usize),
+}
+
+impl Flavor {
+    /// A new channel of this kind.
+    pub fn make<T>(self) -> (Sender<T>, Receiver<T>) {
+        match self {
+            Flavor::Unbounded => panama::unbounded(),
+            Flavor::Bounded(cap) => panama::bounded(cap),
+        }
+    }
+
+    /// How many messages the channel can hold (`None`: unbounded).
+    pub fn cap(self) -> Option<usize> {
+        match self {
+            Flavor::Unbounded => None,
+            Flavor::Bounded(cap) => Some(cap),
+        }
+    }
+}
+
+/// The text of a panic payload (`""` if it is neither `&str` nor `String`).
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        String::new()
+    }
+}
