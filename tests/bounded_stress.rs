@@ -90,7 +90,7 @@ fn cap1_4x4_blocking() {
         1,
         4,
         4,
-        scaled(120, 200_000, 500_000),
+        scaled(60, 200_000, 500_000),
         &[SendMode::Blocking],
         &[RecvMode::Blocking],
     );
@@ -102,7 +102,7 @@ fn cap1_4x4_mixed_modes() {
         1,
         4,
         4,
-        scaled(120, 100_000, 300_000),
+        scaled(60, 100_000, 300_000),
         &ALL_SEND_MODES,
         &ALL_RECV_MODES,
     );
@@ -114,7 +114,7 @@ fn cap16_4x4_blocking() {
         16,
         4,
         4,
-        scaled(120, 400_000, 1_000_000),
+        scaled(60, 400_000, 1_000_000),
         &[SendMode::Blocking],
         &[RecvMode::Blocking],
     );
@@ -126,7 +126,7 @@ fn cap16_4x4_mixed_modes() {
         16,
         4,
         4,
-        scaled(120, 200_000, 500_000),
+        scaled(60, 200_000, 500_000),
         &ALL_SEND_MODES,
         &ALL_RECV_MODES,
     );
@@ -138,7 +138,7 @@ fn cap1024_4x4_blocking() {
         1024,
         4,
         4,
-        scaled(400, 400_000, 1_000_000),
+        scaled(200, 400_000, 1_000_000),
         &[SendMode::Blocking],
         &[RecvMode::Blocking],
     );
@@ -150,7 +150,7 @@ fn cap1024_4x4_mixed_modes() {
         1024,
         4,
         4,
-        scaled(400, 200_000, 1_000_000),
+        scaled(200, 200_000, 1_000_000),
         &ALL_SEND_MODES,
         &ALL_RECV_MODES,
     );
@@ -164,7 +164,7 @@ fn cap1_short_timeouts_on_both_sides() {
         1,
         3,
         3,
-        scaled(120, 60_000, 300_000),
+        scaled(60, 60_000, 300_000),
         &[
             SendMode::ShortTimeout,
             SendMode::ShortTimeout,
@@ -184,7 +184,7 @@ fn cap1_many_producers_one_consumer() {
         1,
         8,
         1,
-        scaled(120, 50_000, 200_000),
+        scaled(60, 50_000, 200_000),
         &[SendMode::Blocking, SendMode::Timeout],
         &[RecvMode::Iter],
     );
@@ -196,7 +196,7 @@ fn cap1_one_producer_many_consumers() {
         1,
         1,
         8,
-        scaled(120, 50_000, 200_000),
+        scaled(60, 50_000, 200_000),
         &[SendMode::Blocking],
         &[RecvMode::Blocking, RecvMode::Timeout],
     );
@@ -208,7 +208,7 @@ fn oversubscribed_16x16_cap1() {
         1,
         16,
         16,
-        scaled(160, 100_000, 200_000),
+        scaled(80, 100_000, 200_000),
         &[SendMode::Blocking],
         &[RecvMode::Blocking],
     );
@@ -220,7 +220,7 @@ fn oversubscribed_16x16_cap1_mixed_modes() {
         1,
         16,
         16,
-        scaled(160, 50_000, 100_000),
+        scaled(80, 50_000, 100_000),
         &ALL_SEND_MODES,
         &ALL_RECV_MODES,
     );
@@ -521,7 +521,7 @@ fn ping_pong_over_two_bounded1() {
         STRESS_LIMIT,
         move || String::from("ping_pong_over_two_bounded1"),
         move || {
-            let rounds = scaled(100, 20_000, 100_000);
+            let rounds = scaled(50, 20_000, 100_000);
             let (ping_tx, ping_rx) = bounded::<usize>(1);
             let (pong_tx, pong_rx) = bounded::<usize>(1);
             let echo = thread::spawn(move || {
@@ -549,7 +549,7 @@ fn ping_pong_over_two_bounded1_with_timeouts() {
         STRESS_LIMIT,
         move || String::from("ping_pong_over_two_bounded1_with_timeouts"),
         move || {
-            let rounds = scaled(100, 10_000, 50_000);
+            let rounds = scaled(50, 10_000, 50_000);
             let (ping_tx, ping_rx) = bounded::<usize>(1);
             let (pong_tx, pong_rx) = bounded::<usize>(1);
             let echo = thread::spawn(move || loop {

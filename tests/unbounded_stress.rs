@@ -53,7 +53,7 @@ fn mpmc_4x2_blocking() {
     mpmc(
         4,
         2,
-        scaled(400, 1_000_000, 1_000_000),
+        scaled(200, 1_000_000, 1_000_000),
         &[RecvMode::Blocking],
     );
 }
@@ -63,7 +63,7 @@ fn mpmc_4x4_mixed_recv_modes() {
     mpmc(
         4,
         4,
-        scaled(400, 1_000_000, 1_000_000),
+        scaled(200, 1_000_000, 1_000_000),
         &[
             RecvMode::Blocking,
             RecvMode::Iter,
@@ -78,7 +78,7 @@ fn mpmc_short_timeouts_race_with_sends() {
     mpmc(
         2,
         4,
-        scaled(400, 500_000, 500_000),
+        scaled(200, 500_000, 500_000),
         &[
             RecvMode::ShortTimeout,
             RecvMode::ShortTimeout,
@@ -137,14 +137,14 @@ fn spsc_blocking() {
     mpmc(
         1,
         1,
-        scaled(400, 1_000_000, 1_000_000),
+        scaled(200, 1_000_000, 1_000_000),
         &[RecvMode::Blocking],
     );
 }
 
 #[test]
 fn mpsc_8x1_iter() {
-    mpmc(8, 1, scaled(400, 1_000_000, 1_000_000), &[RecvMode::Iter]);
+    mpmc(8, 1, scaled(200, 1_000_000, 1_000_000), &[RecvMode::Iter]);
 }
 
 #[test]
@@ -152,7 +152,7 @@ fn oversubscribed_16x16_blocking() {
     mpmc(
         16,
         16,
-        scaled(320, 1_000_000, 1_000_000),
+        scaled(160, 1_000_000, 1_000_000),
         &[RecvMode::Blocking],
     );
 }
@@ -162,7 +162,7 @@ fn oversubscribed_16x16_timeouts() {
     mpmc(
         16,
         16,
-        scaled(320, 500_000, 500_000),
+        scaled(160, 500_000, 500_000),
         &[RecvMode::Timeout, RecvMode::Blocking],
     );
 }
@@ -212,7 +212,7 @@ fn bursty_producers_wake_sleeping_consumers() {
 fn zero_sized_messages() {
     let producers = 4;
     let consumers = 4;
-    let per = scaled(100, 250_000, 250_000);
+    let per = scaled(50, 250_000, 250_000);
     let (tx, rx) = unbounded::<()>();
     let received = AtomicUsize::new(0);
     thread::scope(|s| {
@@ -254,7 +254,7 @@ fn zero_sized_messages() {
 
 #[test]
 fn zero_sized_len_tracking() {
-    let n = scaled(100, 5_000, 5_000);
+    let n = scaled(50, 5_000, 5_000);
     let (tx, rx) = unbounded::<()>();
     for i in 0..n {
         tx.send(()).unwrap();
@@ -329,7 +329,7 @@ fn large_4k_messages() {
 #[test]
 fn large_messages_boxed_strings() {
     // Heap-owning messages: exercises moves of non-Copy values through the slots.
-    let n = scaled(100, 100_000, 100_000);
+    let n = scaled(50, 100_000, 100_000);
     let (tx, rx) = unbounded::<(usize, String)>();
     let consumer = thread::spawn(move || {
         let mut next = 0;
@@ -349,7 +349,7 @@ fn large_messages_boxed_strings() {
 
 #[test]
 fn ping_pong() {
-    let rounds = scaled(100, 20_000, 50_000);
+    let rounds = scaled(50, 20_000, 50_000);
     let (ping_tx, ping_rx) = unbounded::<usize>();
     let (pong_tx, pong_rx) = unbounded::<usize>();
     let echo = thread::spawn(move || {
@@ -371,7 +371,7 @@ fn ping_pong() {
 
 #[test]
 fn ping_pong_with_timeouts() {
-    let rounds = scaled(100, 10_000, 30_000);
+    let rounds = scaled(50, 10_000, 30_000);
     let (ping_tx, ping_rx) = unbounded::<usize>();
     let (pong_tx, pong_rx) = unbounded::<usize>();
     let echo = thread::spawn(move || loop {
