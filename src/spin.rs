@@ -81,20 +81,21 @@ impl SpinPolicy {
         }
     }
 
-    /// Moves `word` one step up or down within `min..=max`, writing only on a change.
-    fn nudge(word: &AtomicUsize, up: bool, min: usize, max: usize) {
+    /// Moves the limit one step up or down within `MIN_LIMIT..=MAX_LIMIT`, writing only
+    /// on a change.
+    fn adjust(&self, grow: bool) {
         if IS_LOOM {
             return;
         }
-        let old = word.load(Ordering::Relaxed);
-        let new = if up {
-            (old + 1).min(max)
+        let old = self.limit.load(Ordering::Relaxed);
+        let new = if grow {
+            (old + 1).min(MAX_LIMIT)
         } else {
-            old.saturating_sub(1).max(min)
+            old.saturating_sub(1).max(MIN_LIMIT)
         };
         if new != old {
             // A plain store: two racing updates may lose one, which only delays learning.
-            word.store(new, Ordering::Relaxed);
+            self.limit.store(new, Ordering::Relaxed);
         }
     }
 }
@@ -134,7 +135,7 @@ impl Spin<'_> {
     /// The wait ended without parking.
     pub(crate) fn done(&self) {
         if self.step > 0 && self.step == self.limit {
-            SpinPolicy::nudge(&self.policy.limit, true, MIN_LIMIT, MAX_LIMIT);
+            self.policy.adjust(true);
         }
     }
 
@@ -155,9 +156,9 @@ impl Spin<'_> {
         if let (Some(spun), Some(since)) = (parking.spun, parking.since) {
             let waited = since.elapsed();
             if waited <= spun {
-                SpinPolicy::nudge(&self.policy.limit, true, MIN_LIMIT, MAX_LIMIT);
+                self.policy.adjust(true);
             } else if waited > spun.saturating_mul(LONG_WAIT) {
-                SpinPolicy::nudge(&self.policy.limit, false, MIN_LIMIT, MAX_LIMIT);
+                self.policy.adjust(false);
             }
         }
         *self = self.policy.start();
