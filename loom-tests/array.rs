@@ -77,3 +77,49 @@ fn try_send_races_receive() {
         }
     });
 }
+
+/// A sender parks twice on a full one-slot ring with its message offered; each receive
+/// frees the slot and moves the parked message into it ("Completing a parked send"), or
+/// wakes the sender to retry: every message arrives once, in order, and both sends return
+/// `Ok`. (Two senders with a third thread exceed loom's branch limit at any bound, as they
+/// did before completions existed: the spin-waits multiply.)
+#[test]
+fn parked_sender_completed_by_receives() {
+    model(|| {
+        let (s, r) = bounded(1);
+        s.send(0).unwrap();
+        let t = thread::spawn(move || {
+            s.send(1).unwrap();
+            s.send(2).unwrap();
+        });
+        assert_eq!(r.recv(), Ok(0));
+        assert_eq!(r.recv(), Ok(1));
+        assert_eq!(r.recv(), Ok(2));
+        t.join().unwrap();
+        assert!(r.try_recv().is_err());
+    });
+}
+
+/// A receive that completes a parked sender's send races the last receiver's drop: the
+/// message is either moved into the channel (and dropped with it) or handed back to the
+/// sender, never both, never neither.
+#[test]
+fn parked_send_completion_races_disconnect() {
+    model(|| {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (s, r) = bounded(1);
+        s.send(Counted(drops.clone())).unwrap();
+        let d = drops.clone();
+        let t = thread::spawn(move || match s.send(Counted(d)) {
+            Ok(()) => false,
+            Err(SendError(msg)) => {
+                drop(msg);
+                true
+            }
+        });
+        drop(r.recv().unwrap());
+        drop(r);
+        let returned = t.join().unwrap();
+        assert_eq!(drops.load(Ordering::Relaxed), 2, "returned: {returned}");
+    });
+}

@@ -132,6 +132,12 @@ impl Spin<'_> {
         true
     }
 
+    /// Like [`snooze`](Spin::snooze), but only while in the pause steps: returns `false`
+    /// once the next step would yield (or park).
+    pub(crate) fn pause(&mut self) -> bool {
+        self.step < self.pause.min(self.limit) && self.snooze()
+    }
+
     /// The wait ended without parking.
     pub(crate) fn done(&self) {
         if self.step > 0 && self.step == self.limit {

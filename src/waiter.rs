@@ -19,6 +19,27 @@
 //! waiter that is leaving. An async task will be the same `Waiter` with a `Waker` instead of
 //! a `Thread` to wake; nothing else changes.
 //!
+//! ## Completing a parked operation
+//!
+//! A waiter may register a *packet* with its node (`register_with`): what a notifier needs to
+//! do the waiter's operation for it; a parked sender of a bounded channel offers its message.
+//! A notifier that serves its own notification (`notify_one_with`, as the combiner) and
+//! selects such a node claims the wait with a CAS from `WAITING` to [`BUSY`] instead of to the
+//! operation id, calls the flavor's completion function on the packet, and then stores
+//! [`COMPLETED`] (the operation is done: the message is in the channel) or, if the completion
+//! found no room after all, the plain operation id (an ordinary wake-up: the waiter tries
+//! again). Only then does it wake the waiter. `BUSY` is a claim like any other, so exactly one
+//! outcome still wins: a waiter that times out while `BUSY` waits in [`Waiter::abort`] for the
+//! outcome (a few instructions of the claimer's) instead of taking its packet back while the
+//! claimer reads it. Nothing of the packet is touched after the outcome is stored, because
+//! the waiter may return as soon as it sees it. A combiner serving other threads' requests
+//! (a leaving waiter, another notifier) does not complete anything: it wakes as before.
+//!
+//! The point is the hand-off on the waker's thread: a receiver that frees a slot refills it
+//! at once from a parked sender, so the next receive finds a message even while every sender
+//! is descheduled (4 producers on 2 cores), instead of waiting for a woken sender to be
+//! scheduled and retry.
+//!
 //! ## The registry is lock-free, by combining
 //!
 //! Registration pushes a node onto `incoming`, a Treiber stack (a push is one CAS; nodes are
@@ -79,14 +100,21 @@ use std::time::Instant;
 
 use crate::spin::SpinPolicy;
 use crate::sync::thread::{self, Thread};
-use crate::sync::{fence, Arc, AtomicBool, AtomicPtr, AtomicUsize, Ordering, UnsafeCell};
+use crate::sync::{fence, Arc, AtomicBool, AtomicPtr, AtomicUsize, Backoff, Ordering, UnsafeCell};
 
 /// `Waiter::state`: still waiting, nobody has claimed this wait yet.
 const WAITING: usize = 0;
 /// `Waiter::state`: the waiter gave up (timed out, or completed its operation by itself).
 const ABORTED: usize = 1;
+/// `Waiter::state`: a notifier claimed the wait and is completing the waiter's operation on
+/// its behalf (see "Completing a parked operation"); it will store [`COMPLETED`] or the
+/// operation id next.
+const BUSY: usize = 2;
+/// `Waiter::state`: a notifier completed the waiter's operation for it (a parked sender's
+/// message was moved into the channel).
+pub(crate) const COMPLETED: usize = 3;
 /// The smallest operation id a notifier can select. Channel operations use ids from here up.
-pub(crate) const FIRST_OP: usize = 2;
+pub(crate) const FIRST_OP: usize = 4;
 
 /// When a blocking operation gives up.
 #[derive(Clone, Copy, Debug)]
@@ -150,16 +178,56 @@ impl Waiter {
         self.thread.unpark();
     }
 
-    /// Gives up the wait. Returns `Ok(())` if nobody had selected it, or `Err(op)` with the
-    /// operation a notifier selected first (the caller then owes that operation one more try).
+    /// Claims this wait so that the caller can complete the waiter's operation for it.
+    /// Returns `true` if it was still waiting; the caller must then [`finish`] it.
+    ///
+    /// [`finish`]: Waiter::finish
+    fn try_claim(&self) -> bool {
+        // ORDERING: Acquire: the packet the waiter registered (written before its Release
+        // push) is ours to read from here on.
+        self.state
+            .compare_exchange(WAITING, BUSY, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+    }
+
+    /// Ends a claim taken by [`try_claim`](Waiter::try_claim) with `outcome` ([`COMPLETED`]
+    /// or an operation id) and wakes the waiter. The waiter may return, and its packet go,
+    /// as soon as the state is stored, so nothing of the packet is touched after.
+    fn finish(&self, outcome: usize) {
+        debug_assert!(outcome == COMPLETED || outcome >= FIRST_OP);
+        // ORDERING: Release: what the claimer did with the packet (moved the message out)
+        // happens before the waiter's Acquire load of the state.
+        self.state.store(outcome, Ordering::Release);
+        self.thread.unpark();
+    }
+
+    /// Gives up the wait. Returns `Ok(())` if nobody had selected it, or `Err(outcome)` with
+    /// what a notifier decided first: [`COMPLETED`] (the operation was done for us), or the
+    /// operation it selected (the caller then owes that operation one more try).
     pub(crate) fn abort(&self) -> Result<(), usize> {
-        // ORDERING: Acquire on failure pairs with the notifier's Release in `try_select`.
+        // ORDERING: Acquire on failure pairs with the notifier's Release in `try_select` or
+        // `finish`.
         match self
             .state
             .compare_exchange(WAITING, ABORTED, Ordering::Acquire, Ordering::Acquire)
         {
             Ok(_) => Ok(()),
-            Err(op) => Err(op),
+            Err(BUSY) => Err(self.settled()),
+            Err(outcome) => Err(outcome),
+        }
+    }
+
+    /// Waits out a claim in progress (a notifier completing our operation, which takes it a
+    /// few instructions once running) and returns its outcome.
+    fn settled(&self) -> usize {
+        let backoff = Backoff::new();
+        loop {
+            // ORDERING: Acquire pairs with the Release in `finish`.
+            let state = self.state.load(Ordering::Acquire);
+            if state != BUSY {
+                return state;
+            }
+            backoff.snooze();
         }
     }
 
@@ -169,11 +237,20 @@ impl Waiter {
     pub(crate) fn wait(&self, deadline: Deadline) -> Option<usize> {
         let mut state = WAITING;
         let selected = park_until(deadline, || {
-            // ORDERING: Acquire pairs with the Release of the notifier's `try_select`.
+            // ORDERING: Acquire pairs with the Release of the notifier's `try_select` or
+            // `finish`.
             state = self.state.load(Ordering::Acquire);
-            state != WAITING
+            state != WAITING && state != BUSY
         });
         selected.then_some(state)
+    }
+
+    /// Whether a notifier has decided this wait (see [`wait`](Waiter::wait)), without
+    /// parking: `Some(outcome)` once it has.
+    pub(crate) fn poll(&self) -> Option<usize> {
+        // ORDERING: Acquire pairs with the Release of the notifier's `try_select` or `finish`.
+        let state = self.state.load(Ordering::Acquire);
+        (state != WAITING && state != BUSY).then_some(state)
     }
 }
 
@@ -203,6 +280,9 @@ pub(crate) fn park_until(deadline: Deadline, mut done: impl FnMut() -> bool) -> 
 struct Node {
     waiter: Arc<Waiter>,
     op: usize,
+    /// What a notifier needs to complete the operation for the waiter (a parked sender's
+    /// message), or null: see [`Registry::register_with`].
+    packet: *mut (),
     next: *mut Node,
 }
 
@@ -261,10 +341,20 @@ impl Registry {
     /// and park only if it is still not ready, and must call [`leave`](Registry::leave)
     /// once it stops waiting, whatever the outcome.
     pub(crate) fn register(&self, waiter: &Arc<Waiter>, op: usize) {
+        self.register_with(waiter, op, ptr::null_mut());
+    }
+
+    /// [`register`](Registry::register), offering `packet` to notifiers that can complete
+    /// the operation for the waiter ([`notify_one_with`](Registry::notify_one_with)). The
+    /// packet must stay valid until the wait is decided ([`Waiter::wait`] returned a state,
+    /// or [`Waiter::abort`] returned), and the waiter must not touch what a claimer may
+    /// take from it until then.
+    pub(crate) fn register_with(&self, waiter: &Arc<Waiter>, op: usize, packet: *mut ()) {
         self.waiters.fetch_add(1, Ordering::SeqCst);
         let node = Box::into_raw(Box::new(Node {
             waiter: waiter.clone(),
             op,
+            packet,
             next: ptr::null_mut(),
         }));
         let mut head = self.incoming.load(Ordering::Relaxed);
@@ -309,14 +399,31 @@ impl Registry {
         }
     }
 
+    /// [`notify_one`](Registry::notify_one), and if this thread serves the notification
+    /// itself, it first offers the selected waiter's packet to `complete`, which returns
+    /// whether it completed the waiter's operation (see "Completing a parked operation").
+    #[inline]
+    pub(crate) fn notify_one_with(&self, complete: &dyn Fn(*mut ()) -> bool) {
+        // ORDERING: as in `notify_one`.
+        crate::sync::seqcst_accesses_ordered();
+        if self.waiters.load(Ordering::SeqCst) != 0 {
+            self.notify_one_slow_with(Some(complete));
+        }
+    }
+
     #[cold]
     fn notify_one_slow(&self) {
+        self.notify_one_slow_with(None);
+    }
+
+    #[cold]
+    fn notify_one_slow_with(&self, complete: Option<&dyn Fn(*mut ()) -> bool>) {
         // ORDERING: Release: a combiner may consume this count in a pass that started
         // before our request below; its Acquire swap of `notifications` then makes our change
         // to the channel (sequenced before this) happen before that pass's fence, which is
         // what the wake-up argument needs (module notes).
         self.notifications.fetch_add(1, Ordering::Release);
-        self.request_pass();
+        self.request_pass_with(complete);
     }
 
     /// Wakes every registered waiter, now and in every later pass. Call on disconnection.
@@ -330,21 +437,27 @@ impl Registry {
 
     /// Asks for a pass; runs it (and any requested meanwhile) if no combiner is running.
     fn request_pass(&self) {
+        self.request_pass_with(None);
+    }
+
+    /// [`request_pass`](Registry::request_pass); a combiner run here offers the waiters it
+    /// selects to `complete`.
+    fn request_pass_with(&self, complete: Option<&dyn Fn(*mut ()) -> bool>) {
         // ORDERING: SeqCst RMWs on `requests` chain every requester to the combiner that
         // serves it (module notes); Acquire in them also hands `parked` from one combiner
         // to the next.
         if self.requests.fetch_add(1, Ordering::SeqCst) == 0 {
-            self.combine();
+            self.combine(complete);
         }
     }
 
     /// Runs passes until no request is left. Only the thread that took `requests` from 0
     /// calls this, so it alone owns `parked` until it sets `requests` back to 0.
-    fn combine(&self) {
+    fn combine(&self, complete: Option<&dyn Fn(*mut ()) -> bool>) {
         let mut seen = 1;
         loop {
             let notifications = self.notifications.swap(0, Ordering::Acquire);
-            self.pass(notifications);
+            self.pass(notifications, complete);
             // ORDERING: SeqCst; Release hands `parked` to the next combiner, and a failure
             // (Acquire) shows us every request, and so every notification, counted so far.
             match self
@@ -359,7 +472,7 @@ impl Registry {
 
     /// One pass: take `incoming`, sweep dead nodes, wake up to `notifications` waiters (all
     /// of them if closed).
-    fn pass(&self, mut notifications: usize) {
+    fn pass(&self, mut notifications: usize, complete: Option<&dyn Fn(*mut ()) -> bool>) {
         // ORDERING: this fence follows, in the total order of SeqCst fences, the fence of
         // every notifier whose request we serve (their requests reached us through the RMWs
         // on `requests`, so their fences happen before this one). A waiter whose fence came
@@ -402,7 +515,22 @@ impl Registry {
                 let remove = if closed || notifications > 0 {
                     // Removed either way: selected now, or already gone (it left, or was
                     // selected through another registry).
-                    if node.waiter.try_select(node.op) {
+                    let completer = complete.filter(|_| !closed && !node.packet.is_null());
+                    if let Some(complete) = completer {
+                        if node.waiter.try_claim() {
+                            // As below: it no longer waits.
+                            self.waiters.fetch_sub(1, Ordering::Relaxed);
+                            // A failed completion (another thread took the room first) is an
+                            // ordinary wake-up: the waiter tries again.
+                            let outcome = if complete(node.packet) {
+                                COMPLETED
+                            } else {
+                                node.op
+                            };
+                            node.waiter.finish(outcome);
+                            notifications = notifications.saturating_sub(1);
+                        }
+                    } else if node.waiter.try_select(node.op) {
                         // A selected waiter no longer waits: notifiers stop paying for a pass
                         // at once, instead of until it has woken up and left (which takes
                         // a scheduler wake-up, while a sender may send thousands of messages).

@@ -601,3 +601,19 @@ fn ping_pong_pairs_in_parallel() {
         },
     );
 }
+
+/// Many senders with short timeouts and one consumer: the consumer moves parked senders'
+/// messages into the ring on nearly every receive, while those senders keep timing out, so
+/// a completion and a timeout race all the time. Each message must still arrive once, in
+/// its producer's order, and a timed-out send must hand back its own message.
+#[test]
+fn cap1_short_timeout_senders_one_consumer() {
+    mpmc(
+        1,
+        6,
+        1,
+        scaled(60, 60_000, 300_000),
+        &[SendMode::ShortTimeout],
+        &[RecvMode::Blocking],
+    );
+}

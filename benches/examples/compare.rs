@@ -43,17 +43,19 @@ const DEFAULT_ROUNDS: usize = 15;
 const SMALL_CAP_MESSAGES: usize = 20_000;
 
 const USAGE: &str = "\
-usage: compare [--rounds N] [--filter SUBSTR] [--csv PATH]
+usage: compare [--rounds N] [--filter SUBSTR] [--library NAME] [--csv PATH]
 
   --rounds N       runs of each library on each cell; the median is reported (default 15)
   --filter SUBSTR  only the cells whose name contains SUBSTR (e.g. mpsc/, bounded0, 256B;
                    /bounded for the bounded cells, since unbounded contains bounded)
+  --library NAME   only this library (repeatable), e.g. to profile one under perf
   --csv PATH       also write the results as CSV to PATH";
 
 /// The command line.
 struct Options {
     rounds: usize,
     filter: Option<String>,
+    libraries: Vec<String>,
     csv: Option<String>,
 }
 
@@ -63,6 +65,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
     let mut options = Options {
         rounds: DEFAULT_ROUNDS,
         filter: None,
+        libraries: Vec::new(),
         csv: None,
     };
     while let Some(arg) = args.next() {
@@ -86,6 +89,13 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
                 };
             }
             "--filter" => options.filter = Some(value()?),
+            "--library" => {
+                let name = value()?;
+                if !LIBRARIES.iter().any(|library| library.name == name) {
+                    return Err(format!("no library named {name:?}"));
+                }
+                options.libraries.push(name);
+            }
             "--csv" => options.csv = Some(value()?),
             "-h" | "--help" => return Ok(None),
             _ => return Err(format!("unknown argument {flag:?}")),
@@ -297,6 +307,11 @@ fn main() -> ExitCode {
             LIBRARIES
                 .iter()
                 .map(|library| match (library.check)(cell) {
+                    Ok(()) if !options.libraries.is_empty()
+                        && !options.libraries.iter().any(|name| name == library.name) =>
+                    {
+                        false
+                    }
                     Ok(()) => true,
                     Err(reason) => {
                         println!("skipped {cell}/{}: {reason}", library.name);

@@ -39,6 +39,25 @@
 //! Receivers park in `receivers` when empty, senders in `senders` when full. A send wakes one
 //! receiver after publishing, a receive wakes one sender after freeing a slot. The claim CAS
 //! on the tail (head) is the SeqCst RMW the wake-up handshake of `waiter.rs` relies on.
+//!
+//! ## Completing a parked send
+//!
+//! A sender that finds the ring full spins briefly on the ring (pause steps only), then
+//! moves its message into a packet on its own stack and registers it with its wait
+//! (`waiter.rs`, "Completing a parked operation"); it then yields for a while polling its
+//! wait, and parks. A receive that frees a slot and finds senders waiting claims the oldest
+//! one's wait and sends its message for it (`complete_parked_send`: a normal claim of the
+//! tail, the message moved out of the packet, a receiver woken) before waking it. So the
+//! ring is refilled by the thread that emptied it, and a sender that was descheduled does
+//! not hold up the receivers. If the completion finds the ring full again (a spinning sender
+//! took the slot first), the sender is just woken and tries again.
+//!
+//! The registered sender's re-check must not claim a slot, because a receiver may be
+//! reading its packet at that moment: `send_would_wait` only looks. Seeing room, the sender
+//! withdraws its wait (`abort`); only if that succeeds is the message its own again.
+//! Otherwise the wait's outcome decides: completed (the send is done) or woken (the packet
+//! was not touched). Disconnection wakes senders without completing, so each one finds the
+//! mark on its retry and gets its message back.
 
 use std::mem::MaybeUninit;
 
@@ -46,8 +65,8 @@ use crossbeam_utils::CachePadded;
 
 use crate::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use crate::flavors::drop_resuming;
-use crate::sync::{AtomicUsize, Backoff, Ordering, UnsafeCell};
-use crate::waiter::{block_on, Deadline, Registry};
+use crate::sync::{AtomicUsize, Backoff, Ordering, UnsafeCell, IS_LOOM};
+use crate::waiter::{block_on, Deadline, Registry, Waiter, COMPLETED, FIRST_OP};
 
 /// One place in the ring.
 struct Slot<T> {
@@ -304,7 +323,10 @@ impl<T> Channel<T> {
     fn finish_recv(&self, token: Token) -> T {
         // SAFETY: `token` is fresh from `start_recv`.
         let msg = unsafe { self.read(token) };
-        self.senders.notify_one();
+        // SAFETY: the senders registry only holds packets registered by `send_waiting`, and
+        // the registry calls this only on a wait it claimed.
+        self.senders
+            .notify_one_with(&|packet| unsafe { self.complete_parked_send(packet) });
         msg
     }
 
@@ -324,19 +346,144 @@ impl<T> Channel<T> {
     /// Sends, parking while the channel is full, until `deadline`.
     #[inline]
     pub(crate) fn send(&self, msg: T, deadline: Deadline) -> Result<(), SendTimeoutError<T>> {
-        let claimed = block_on(&self.senders, deadline, || match self.start_send() {
-            Ok(token) => Some(Ok(token)),
-            Err(Busy::Disconnected) => Some(Err(())),
-            Err(Busy::Wait) => None,
-        });
-        match claimed {
-            Some(Ok(token)) => {
+        match self.start_send() {
+            Ok(token) => {
                 self.finish_send(token, msg);
                 Ok(())
             }
-            Some(Err(())) => Err(SendTimeoutError::Disconnected(msg)),
-            None => Err(SendTimeoutError::Timeout(msg)),
+            Err(Busy::Disconnected) => Err(SendTimeoutError::Disconnected(msg)),
+            Err(Busy::Wait) => self.send_waiting(msg, deadline),
         }
+    }
+
+    /// The rest of [`send`](Channel::send) once the channel was found full: spin, then park
+    /// with the message offered to receivers ("Completing a parked send").
+    #[inline(never)]
+    fn send_waiting(&self, mut msg: T, deadline: Deadline) -> Result<(), SendTimeoutError<T>> {
+        let mut spin = self.senders.spin.start();
+        loop {
+            match self.start_send() {
+                Ok(token) => {
+                    spin.done();
+                    self.finish_send(token, msg);
+                    return Ok(());
+                }
+                Err(Busy::Disconnected) => return Err(SendTimeoutError::Disconnected(msg)),
+                Err(Busy::Wait) => {}
+            }
+            if deadline.expired() {
+                return Err(SendTimeoutError::Timeout(msg));
+            }
+            // Spin on the channel only while a receiver running on another core may free a
+            // slot any moment; after that, yield with the message already offered, so that a
+            // receiver can complete the send while we are off the core.
+            if spin.pause() {
+                continue;
+            }
+
+            let packet = UnsafeCell::new(MaybeUninit::new(msg));
+            let waiter = Waiter::current();
+            self.senders.register_with(
+                &waiter,
+                FIRST_OP,
+                (&packet as *const UnsafeCell<MaybeUninit<T>>)
+                    .cast_mut()
+                    .cast(),
+            );
+            // The re-check, after `register_with`'s fence (waiter.rs). It must not claim a
+            // slot: a receiver may be moving our message out of the packet right now. If it
+            // sees room (or a disconnection), we withdraw and try again from the top.
+            let mut parking = None;
+            let decided = if self.send_would_wait() {
+                loop {
+                    if let Some(outcome) = waiter.poll() {
+                        break Err(outcome);
+                    }
+                    if deadline.expired() {
+                        break waiter.abort();
+                    }
+                    // Under loom, straight to parking: a model thread that yields here can be
+                    // left unscheduled by loom 0.7 once the others block or finish (its
+                    // `Yield` state is not picked when the running thread terminates).
+                    if !IS_LOOM && spin.snooze() {
+                        continue;
+                    }
+                    parking = Some(spin.park());
+                    break match waiter.wait(deadline) {
+                        Some(outcome) => Err(outcome),
+                        None => waiter.abort(),
+                    };
+                }
+            } else {
+                waiter.abort()
+            };
+            self.senders.leave(decided.is_err());
+            match parking {
+                Some(parking) => spin.parked(parking),
+                None => {
+                    spin.done();
+                    spin = self.senders.spin.start();
+                }
+            }
+            if decided == Err(COMPLETED) {
+                // A receiver moved the message into the channel for us.
+                return Ok(());
+            }
+            // SAFETY: the wait is decided and nobody completed it, so no receiver took the
+            // message: it is still in the packet, and ours again.
+            msg = packet.with(|p| unsafe { p.read().assume_init() });
+            if decided.is_ok() && deadline.expired() {
+                // Timed out: a last attempt, so that room made right at the deadline is
+                // not left unused.
+                return match self.try_send(msg) {
+                    Ok(()) => Ok(()),
+                    Err(TrySendError::Full(msg)) => Err(SendTimeoutError::Timeout(msg)),
+                    Err(TrySendError::Disconnected(msg)) => {
+                        Err(SendTimeoutError::Disconnected(msg))
+                    }
+                };
+            }
+        }
+    }
+
+    /// Whether a send would find the channel full right now (and not disconnected), without
+    /// claiming anything: the parked sender's re-check.
+    fn send_would_wait(&self) -> bool {
+        let tail = self.tail.load(Ordering::SeqCst);
+        if tail & self.mark_bit != 0 {
+            return false;
+        }
+        let slot = &self.buffer[tail & (self.mark_bit - 1)];
+        let stamp = slot.stamp.load(Ordering::Acquire);
+        if stamp.wrapping_add(self.one_lap) != tail + 1 && stamp.wrapping_add(self.one_lap) != tail
+        {
+            // Room (or a stale tail): try again rather than park.
+            return false;
+        }
+        // Full only if the head is a whole lap behind; if it moved, a receiver is freeing
+        // the slot (as in `start_send`).
+        self.head.load(Ordering::SeqCst).wrapping_add(self.one_lap) == tail
+    }
+
+    /// Completes a parked sender's send for it, called by a receiver that just freed a slot
+    /// (`Registry::notify_one_with`): claims a slot, moves the message out of the sender's
+    /// packet into it and wakes a receiver. Returns `false`, touching nothing, if the
+    /// channel is full again (another sender took the room) or disconnected.
+    ///
+    /// # Safety
+    /// `packet` is the `UnsafeCell<MaybeUninit<T>>` a sender of this channel registered in
+    /// `send_waiting`, and the caller claimed its wait.
+    unsafe fn complete_parked_send(&self, packet: *mut ()) -> bool {
+        let Ok(token) = self.start_send() else {
+            return false;
+        };
+        let packet = packet.cast::<UnsafeCell<MaybeUninit<T>>>().cast_const();
+        // SAFETY: per the contract the packet holds the sender's message, and the claim on
+        // its wait makes us the only one to read it; the sender keeps the packet alive until
+        // the claim is finished.
+        let msg = unsafe { (*packet).with(|p| p.read().assume_init()) };
+        self.finish_send(token, msg);
+        true
     }
 
     /// Receives without blocking.
