@@ -96,3 +96,22 @@ fn receivers_fed_back_to_back() {
         assert_eq!(got, [1, 2]);
     });
 }
+
+/// Two senders block (one exposed, one parked in the registry with its offer ready) and one
+/// receiver takes both back to back: taking the exposed offer exposes the parked sender's
+/// offer for it ("Exposing a parked sender's offer"), so both sends return `Ok` and each
+/// message arrives once.
+#[test]
+fn senders_drained_back_to_back() {
+    model(|| {
+        let (s, r) = bounded(0);
+        let s2 = s.clone();
+        let a = thread::spawn(move || s.send(1).unwrap());
+        let b = thread::spawn(move || s2.send(2).unwrap());
+        let mut got = [r.recv().unwrap(), r.recv().unwrap()];
+        a.join().unwrap();
+        b.join().unwrap();
+        got.sort_unstable();
+        assert_eq!(got, [1, 2]);
+    });
+}

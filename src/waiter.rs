@@ -32,7 +32,10 @@
 //! outcome still wins: a waiter that times out while `BUSY` waits in [`Waiter::abort`] for the
 //! outcome (a few instructions of the claimer's) instead of taking its packet back while the
 //! claimer reads it. Nothing of the packet is touched after the outcome is stored, because
-//! the waiter may return as soon as it sees it. A combiner serving other threads' requests
+//! the waiter may return as soon as it sees it. A completion may also carry the operation
+//! only a step further ([`Completion::Handed`]: the rendezvous flavor exposes a parked
+//! sender's offer); the waiter is then told `COMPLETED` but not woken, since whoever
+//! finishes the operation wakes it, and it must watch the packet too ([`Waiter::wait_or`]). A combiner serving other threads' requests
 //! (a leaving waiter, another notifier) does not complete anything: it wakes as before.
 //!
 //! The point is the hand-off on the waker's thread: a receiver that frees a slot refills it
@@ -116,6 +119,20 @@ pub(crate) const COMPLETED: usize = 3;
 /// The smallest operation id a notifier can select. Channel operations use ids from here up.
 pub(crate) const FIRST_OP: usize = 4;
 
+/// What a flavor's completion function (see [`Registry::notify_one_with`]) did with a
+/// parked waiter's packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Completion {
+    /// Nothing (no room after all): the waiter is woken to try again.
+    Failed,
+    /// The operation is done: the waiter is told so and woken.
+    Done,
+    /// The operation was carried a step further for the waiter (the rendezvous flavor
+    /// exposed its offer) and whoever finishes it will wake the waiter's thread: the waiter
+    /// is told so, but not woken now.
+    Handed,
+}
+
 /// When a blocking operation gives up.
 #[derive(Clone, Copy, Debug)]
 pub enum Deadline {
@@ -191,14 +208,16 @@ impl Waiter {
     }
 
     /// Ends a claim taken by [`try_claim`](Waiter::try_claim) with `outcome` ([`COMPLETED`]
-    /// or an operation id) and wakes the waiter. The waiter may return, and its packet go,
-    /// as soon as the state is stored, so nothing of the packet is touched after.
-    fn finish(&self, outcome: usize) {
+    /// or an operation id) and, if `wake`, wakes the waiter. The waiter may return, and its
+    /// packet go, as soon as the state is stored, so nothing of the packet is touched after.
+    fn finish(&self, outcome: usize, wake: bool) {
         debug_assert!(outcome == COMPLETED || outcome >= FIRST_OP);
         // ORDERING: Release: what the claimer did with the packet (moved the message out)
         // happens before the waiter's Acquire load of the state.
         self.state.store(outcome, Ordering::Release);
-        self.thread.unpark();
+        if wake {
+            self.thread.unpark();
+        }
     }
 
     /// Gives up the wait. Returns `Ok(())` if nobody had selected it, or `Err(outcome)` with
@@ -235,14 +254,25 @@ impl Waiter {
     /// selected operation, or `None` if the deadline passed first (the caller then calls
     /// [`abort`](Waiter::abort), which may still find it selected).
     pub(crate) fn wait(&self, deadline: Deadline) -> Option<usize> {
-        let mut state = WAITING;
-        let selected = park_until(deadline, || {
-            // ORDERING: Acquire pairs with the Release of the notifier's `try_select` or
-            // `finish`.
-            state = self.state.load(Ordering::Acquire);
-            state != WAITING && state != BUSY
+        self.wait_or(deadline, || None)
+    }
+
+    /// [`wait`](Waiter::wait), also returning `elsewhere()`'s outcome once it has one: for
+    /// a waiter whose claimer finishes with [`Completion::Handed`], which does not wake it.
+    /// Such a waiter is woken later by whoever completes the rest of its operation, and
+    /// that thread's wake-up carries what it did (the packet's state), not necessarily the
+    /// claimer's store of `COMPLETED`: the waiter must look at both.
+    pub(crate) fn wait_or(
+        &self,
+        deadline: Deadline,
+        mut elsewhere: impl FnMut() -> Option<usize>,
+    ) -> Option<usize> {
+        let mut outcome = None;
+        park_until(deadline, || {
+            outcome = self.poll().or_else(&mut elsewhere);
+            outcome.is_some()
         });
-        selected.then_some(state)
+        outcome
     }
 
     /// Whether a notifier has decided this wait (see [`wait`](Waiter::wait)), without
@@ -400,10 +430,10 @@ impl Registry {
     }
 
     /// [`notify_one`](Registry::notify_one), and if this thread serves the notification
-    /// itself, it first offers the selected waiter's packet to `complete`, which returns
-    /// whether it completed the waiter's operation (see "Completing a parked operation").
+    /// itself, it first offers the selected waiter's packet to `complete`, which says what
+    /// it did with it (see "Completing a parked operation").
     #[inline]
-    pub(crate) fn notify_one_with(&self, complete: &dyn Fn(*mut ()) -> bool) {
+    pub(crate) fn notify_one_with(&self, complete: &dyn Fn(*mut ()) -> Completion) {
         // ORDERING: as in `notify_one`.
         crate::sync::seqcst_accesses_ordered();
         if self.waiters.load(Ordering::SeqCst) != 0 {
@@ -417,7 +447,7 @@ impl Registry {
     }
 
     #[cold]
-    fn notify_one_slow_with(&self, complete: Option<&dyn Fn(*mut ()) -> bool>) {
+    fn notify_one_slow_with(&self, complete: Option<&dyn Fn(*mut ()) -> Completion>) {
         // ORDERING: Release: a combiner may consume this count in a pass that started
         // before our request below; its Acquire swap of `notifications` then makes our change
         // to the channel (sequenced before this) happen before that pass's fence, which is
@@ -442,7 +472,7 @@ impl Registry {
 
     /// [`request_pass`](Registry::request_pass); a combiner run here offers the waiters it
     /// selects to `complete`.
-    fn request_pass_with(&self, complete: Option<&dyn Fn(*mut ()) -> bool>) {
+    fn request_pass_with(&self, complete: Option<&dyn Fn(*mut ()) -> Completion>) {
         // ORDERING: SeqCst RMWs on `requests` chain every requester to the combiner that
         // serves it (module notes); Acquire in them also hands `parked` from one combiner
         // to the next.
@@ -453,7 +483,7 @@ impl Registry {
 
     /// Runs passes until no request is left. Only the thread that took `requests` from 0
     /// calls this, so it alone owns `parked` until it sets `requests` back to 0.
-    fn combine(&self, complete: Option<&dyn Fn(*mut ()) -> bool>) {
+    fn combine(&self, complete: Option<&dyn Fn(*mut ()) -> Completion>) {
         let mut seen = 1;
         loop {
             let notifications = self.notifications.swap(0, Ordering::Acquire);
@@ -472,7 +502,7 @@ impl Registry {
 
     /// One pass: take `incoming`, sweep dead nodes, wake up to `notifications` waiters (all
     /// of them if closed).
-    fn pass(&self, mut notifications: usize, complete: Option<&dyn Fn(*mut ()) -> bool>) {
+    fn pass(&self, mut notifications: usize, complete: Option<&dyn Fn(*mut ()) -> Completion>) {
         // ORDERING: this fence follows, in the total order of SeqCst fences, the fence of
         // every notifier whose request we serve (their requests reached us through the RMWs
         // on `requests`, so their fences happen before this one). A waiter whose fence came
@@ -522,12 +552,11 @@ impl Registry {
                             self.waiters.fetch_sub(1, Ordering::Relaxed);
                             // A failed completion (another thread took the room first) is an
                             // ordinary wake-up: the waiter tries again.
-                            let outcome = if complete(node.packet) {
-                                COMPLETED
-                            } else {
-                                node.op
-                            };
-                            node.waiter.finish(outcome);
+                            match complete(node.packet) {
+                                Completion::Done => node.waiter.finish(COMPLETED, true),
+                                Completion::Handed => node.waiter.finish(COMPLETED, false),
+                                Completion::Failed => node.waiter.finish(node.op, true),
+                            }
                             notifications = notifications.saturating_sub(1);
                         }
                     } else if node.waiter.try_select(node.op) {

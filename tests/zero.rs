@@ -1445,3 +1445,18 @@ fn ping_pong_over_two_rendezvous_channels() {
         },
     );
 }
+
+/// Many senders with short timeouts and one receiver: each receive that takes an offer
+/// exposes the next parked sender's offer for it, while those senders keep timing out and
+/// retracting, so an exposure made for a sender races its timeout all the time. Each
+/// message must arrive once, in its producer's order; a timed-out send gets its own back.
+#[test]
+fn short_timeout_senders_one_receiver() {
+    mpmc(
+        6,
+        1,
+        scaled(60, 30_000, 150_000),
+        &[SendMode::ShortTimeout],
+        &[RecvMode::Blocking],
+    );
+}

@@ -66,7 +66,7 @@ use crossbeam_utils::CachePadded;
 use crate::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use crate::flavors::drop_resuming;
 use crate::sync::{AtomicUsize, Backoff, Ordering, UnsafeCell, IS_LOOM};
-use crate::waiter::{block_on, Deadline, Registry, Waiter, COMPLETED, FIRST_OP};
+use crate::waiter::{block_on, Completion, Deadline, Registry, Waiter, COMPLETED, FIRST_OP};
 
 /// One place in the ring.
 struct Slot<T> {
@@ -467,15 +467,15 @@ impl<T> Channel<T> {
 
     /// Completes a parked sender's send for it, called by a receiver that just freed a slot
     /// (`Registry::notify_one_with`): claims a slot, moves the message out of the sender's
-    /// packet into it and wakes a receiver. Returns `false`, touching nothing, if the
+    /// packet into it and wakes a receiver. Returns `Failed`, touching nothing, if the
     /// channel is full again (another sender took the room) or disconnected.
     ///
     /// # Safety
     /// `packet` is the `UnsafeCell<MaybeUninit<T>>` a sender of this channel registered in
     /// `send_waiting`, and the caller claimed its wait.
-    unsafe fn complete_parked_send(&self, packet: *mut ()) -> bool {
+    unsafe fn complete_parked_send(&self, packet: *mut ()) -> Completion {
         let Ok(token) = self.start_send() else {
-            return false;
+            return Completion::Failed;
         };
         let packet = packet.cast::<UnsafeCell<MaybeUninit<T>>>().cast_const();
         // SAFETY: per the contract the packet holds the sender's message, and the claim on
@@ -483,7 +483,7 @@ impl<T> Channel<T> {
         // the claim is finished.
         let msg = unsafe { (*packet).with(|p| p.read().assume_init()) };
         self.finish_send(token, msg);
-        true
+        Completion::Done
     }
 
     /// Receives without blocking.

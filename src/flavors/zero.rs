@@ -27,6 +27,21 @@
 //! waiting behind it) or completes by claiming the other kind; in that case it passes the
 //! wake-up on to the next of its kind, or they would wait for a packet that never comes.
 //!
+//! ## Exposing a parked sender's offer
+//!
+//! With several senders, one exposes its offer and the others wait in the senders
+//! registry. A waiting sender registers with its message already in its packet
+//! (`waiter.rs`, "Completing a parked operation"). When a receiver claims the exposed offer,
+//! the notification it sends the senders registry, if it serves it itself, exposes the
+//! oldest parked sender's packet in the now empty slot for it (`expose_parked_offer`), so
+//! the receiver's next receive finds an offer at once instead of waiting for a woken sender
+//! to be scheduled and expose one. The parked sender's wait then ends as *handed*: it is
+//! not woken for that (the receiver that takes the offer, disconnection, or its own
+//! timeout completes the packet and wakes it), and from there on it waits exactly like a
+//! sender that exposed its own offer. Because the wake-up it gets comes from whoever
+//! completed the packet, it watches the packet's state as well as its wait's: the
+//! claimer's store into the wait is not ordered before that wake-up.
+//!
 //! ## Timeouts: exactly one outcome
 //!
 //! An exposed thread whose deadline passes retracts its packet with a CAS from its pointer
@@ -52,8 +67,11 @@ use crate::spin::SpinPolicy;
 use crate::sync::thread::{self, Thread};
 use crate::sync::{
     seqcst_accesses_ordered, AtomicBool, AtomicPtr, AtomicUsize, Backoff, Ordering, UnsafeCell,
+    IS_LOOM,
 };
-use crate::waiter::{block_on, park_until, Deadline, Registry};
+use crate::waiter::{
+    block_on, park_until, Completion, Deadline, Registry, Waiter, COMPLETED, FIRST_OP,
+};
 
 /// `Packet::state`: exposed, not yet claimed (or claimed and not yet completed).
 const WAITING: usize = 0;
@@ -215,9 +233,61 @@ impl<T> Channel<T> {
             .compare_exchange(tagged, ptr::null_mut(), Ordering::SeqCst, Ordering::Relaxed)
             .is_ok();
         if claimed {
-            self.registry_of(tagged).notify_one();
+            if is_request(tagged) {
+                self.receivers.notify_one();
+            } else {
+                self.notify_sender();
+            }
         }
         claimed
+    }
+
+    /// Wakes one sender waiting for the slot to stop holding an offer; if this thread
+    /// serves that itself, it exposes the oldest parked sender's offer for it
+    /// ("Exposing a parked sender's offer").
+    fn notify_sender(&self) {
+        // SAFETY: the senders registry only holds packets registered by `send`, and the
+        // registry calls this only on a wait it claimed.
+        self.senders
+            .notify_one_with(&|packet| unsafe { self.expose_parked_offer(packet) });
+    }
+
+    /// Exposes a parked sender's offer for it, if the slot is empty.
+    ///
+    /// # Safety
+    /// `packet` is a `Packet<T>` holding a message, registered by a sender of this channel
+    /// in `send`, whose wait the caller claimed.
+    unsafe fn expose_parked_offer(&self, packet: *mut ()) -> Completion {
+        if self.disconnected.load(Ordering::SeqCst) {
+            return Completion::Failed;
+        }
+        // SAFETY: per the contract the packet is alive: its owner waits for the claim's
+        // outcome before it returns, and after `Handed` for the packet's own state.
+        let tagged = tagged(unsafe { &*packet.cast::<Packet<T>>() }, 0);
+        // ORDERING: as in `expose`: SeqCst, and Release publishes the packet's message
+        // (written by its owner before its Release push in `register_with`, acquired by
+        // the combiner's swap) to the claiming receiver.
+        if self
+            .slot
+            .compare_exchange(ptr::null_mut(), tagged, Ordering::SeqCst, Ordering::Relaxed)
+            .is_ok()
+        {
+            // The receiver that claims the offer, or disconnection, or the owner's own
+            // retraction completes the packet and wakes its thread.
+            Completion::Handed
+        } else {
+            Completion::Failed
+        }
+    }
+
+    /// Whether a send would find another offer exposed right now (and no disconnection),
+    /// without claiming anything: the re-check of a sender registered with its offer.
+    fn send_would_wait(&self) -> bool {
+        if self.disconnected.load(Ordering::SeqCst) {
+            return false;
+        }
+        let cur = self.slot.load(Ordering::SeqCst);
+        !cur.is_null() && !is_request(cur)
     }
 
     /// One attempt of a send: hand `msg` to an exposed receiver if there is one.
@@ -291,8 +361,21 @@ impl<T> Channel<T> {
         {
             return None; // Someone else got the slot first: the caller tries again.
         }
+        Some(self.wait_exposed(packet, tagged, deadline))
+    }
+
+    /// The rest of [`expose`](Channel::expose) once `tagged` is in the slot (put there by
+    /// its owner, or for it by `expose_parked_offer`): waits for a claimer, disconnection
+    /// or the deadline, and returns the final state as `expose` does.
+    fn wait_exposed(
+        &self,
+        packet: &Packet<T>,
+        tagged: *mut Packet<T>,
+        deadline: Deadline,
+    ) -> usize {
         // The disconnecting thread sets the flag, then claims the slot: one of us sees the
-        // other (both SeqCst).
+        // other (both SeqCst; an exposing CAS done for us happened before our wait's outcome
+        // said so).
         seqcst_accesses_ordered();
         let state = if self.disconnected.load(Ordering::SeqCst) {
             WAITING
@@ -300,13 +383,13 @@ impl<T> Channel<T> {
             packet.wait(deadline, &self.registry_of(tagged).spin)
         };
         if state != WAITING {
-            return Some(state);
+            return state;
         }
         // Deadline passed or disconnected: retract, unless a claimer got there first.
         if self.claim(tagged) {
-            Some(WAITING)
+            WAITING
         } else {
-            Some(packet.wait(Deadline::Never, &self.registry_of(tagged).spin))
+            packet.wait(Deadline::Never, &self.registry_of(tagged).spin)
         }
     }
 
@@ -333,44 +416,109 @@ impl<T> Channel<T> {
 
     pub(crate) fn send(&self, msg: T, deadline: Deadline) -> Result<(), SendTimeoutError<T>> {
         let mut msg = Some(msg);
+        let mut spin = self.senders.spin.start();
         loop {
-            // Wait in the senders' registry while another offer is exposed.
-            let step = block_on(&self.senders, deadline, || match self.send_step(&mut msg) {
-                Step::Wait => None,
-                step => Some(step),
-            });
-            match step {
-                Some(Step::Done(Ok(()))) => {
+            match self.send_step(&mut msg) {
+                Step::Done(Ok(())) => {
+                    spin.done();
                     // We claimed a request instead of exposing an offer, so the slot holds no
                     // offer of ours for parked senders to wait behind: pass their wake-up on.
-                    self.senders.notify_one();
+                    self.notify_sender();
                     return Ok(());
                 }
-                Some(Step::Done(Err(()))) => {
-                    return Err(SendTimeoutError::Disconnected(msg.unwrap()))
-                }
-                None => return Err(SendTimeoutError::Timeout(msg.unwrap())),
-                Some(Step::Wait) => unreachable!(),
-                Some(Step::Expose) => {
+                Step::Done(Err(())) => return Err(SendTimeoutError::Disconnected(msg.unwrap())),
+                Step::Expose => {
                     let packet = Packet::new(msg.take());
                     match self.expose(&packet, 0, deadline) {
                         None => msg = Some(Self::take_back(&packet)), // Slot taken: retry.
-                        Some(DONE) => return Ok(()),
-                        Some(state) => {
-                            let msg = Self::take_back(&packet);
-                            return Err(
-                                if state == DISCONNECTED || self.disconnected.load(Ordering::SeqCst)
-                                {
-                                    SendTimeoutError::Disconnected(msg)
-                                } else {
-                                    SendTimeoutError::Timeout(msg)
-                                },
-                            );
-                        }
+                        Some(state) => return self.send_outcome(&packet, state),
                     }
+                    continue;
+                }
+                Step::Wait => {}
+            }
+            // Another offer is exposed: wait for the slot to clear.
+            if deadline.expired() {
+                return Err(SendTimeoutError::Timeout(msg.unwrap()));
+            }
+            if spin.pause() {
+                continue;
+            }
+            // Register with our offer ready in a packet, so that the receiver that takes
+            // the exposed offer can expose ours in its place ("Exposing a parked sender's
+            // offer"); yield while waiting, then park.
+            let packet = Packet::new(msg.take());
+            let waiter = Waiter::current();
+            self.senders.register_with(
+                &waiter,
+                FIRST_OP,
+                (&packet as *const Packet<T>).cast_mut().cast(),
+            );
+            let mut parking = None;
+            // Our packet leaving `WAITING` means it was exposed for us (and already taken,
+            // or failed by disconnection). The thread that did that wakes us, and its wake-up
+            // carries the packet's state but not the claimer's later store of `COMPLETED`
+            // into our wait, which a memory-model-legal stale read could still miss (loom
+            // found the hang): so we look at both.
+            let exposed = || {
+                // ORDERING: Acquire pairs with the Release in `Packet::complete`.
+                (packet.state.load(Ordering::Acquire) != WAITING).then_some(COMPLETED)
+            };
+            // The re-check only looks: once registered, a receiver may expose our packet.
+            let decided = if self.send_would_wait() {
+                loop {
+                    if let Some(outcome) = waiter.poll().or_else(exposed) {
+                        break Err(outcome);
+                    }
+                    if deadline.expired() {
+                        break waiter.abort();
+                    }
+                    // Under loom, straight to parking (see `array::Channel::send_waiting`).
+                    if !IS_LOOM && spin.snooze() {
+                        continue;
+                    }
+                    parking = Some(spin.park());
+                    break match waiter.wait_or(deadline, exposed) {
+                        Some(outcome) => Err(outcome),
+                        None => waiter.abort(),
+                    };
+                }
+            } else {
+                waiter.abort()
+            };
+            self.senders.leave(decided.is_err());
+            match parking {
+                Some(parking) => spin.parked(parking),
+                None => {
+                    spin.done();
+                    spin = self.senders.spin.start();
                 }
             }
+            if decided == Err(COMPLETED) {
+                // A receiver exposed our offer for us: wait for it to be taken, as if we
+                // had exposed it ourselves.
+                let state = self.wait_exposed(&packet, tagged(&packet, 0), deadline);
+                return self.send_outcome(&packet, state);
+            }
+            // Not exposed: the message in the packet is ours again. After a timeout the
+            // loop makes one last attempt before reporting it.
+            msg = Some(Self::take_back(&packet));
         }
+    }
+
+    /// What a send whose offer was exposed returns, given the packet's final state.
+    fn send_outcome(&self, packet: &Packet<T>, state: usize) -> Result<(), SendTimeoutError<T>> {
+        if state == DONE {
+            return Ok(());
+        }
+        let msg = Self::take_back(packet);
+        Err(
+            if state == DISCONNECTED || self.disconnected.load(Ordering::SeqCst) {
+                SendTimeoutError::Disconnected(msg)
+            } else {
+                SendTimeoutError::Timeout(msg)
+            },
+        )
     }
 
     /// Moves an unclaimed offer's message back out of its packet.
