@@ -145,6 +145,13 @@ impl Spin<'_> {
         }
     }
 
+    /// The wait ended without parking ([`done`](Spin::done)) but the operation goes on:
+    /// learns, and starts a new spin phase for the next attempt.
+    pub(crate) fn restart(&mut self) {
+        self.done();
+        *self = self.policy.start();
+    }
+
     /// The spin phase is over and the caller registers to park; call [`parked`] after.
     ///
     /// [`parked`]: Spin::parked

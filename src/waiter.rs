@@ -101,9 +101,11 @@
 use std::ptr;
 use std::time::Instant;
 
-use crate::spin::SpinPolicy;
+use crate::spin::{Spin, SpinPolicy};
 use crate::sync::thread::{self, Thread};
-use crate::sync::{fence, Arc, AtomicBool, AtomicPtr, AtomicUsize, Backoff, Ordering, UnsafeCell};
+use crate::sync::{
+    fence, Arc, AtomicBool, AtomicPtr, AtomicUsize, Backoff, Ordering, UnsafeCell, IS_LOOM,
+};
 
 /// `Waiter::state`: still waiting, nobody has claimed this wait yet.
 const WAITING: usize = 0;
@@ -640,6 +642,52 @@ pub fn block_on<R>(
         return Some(done);
     }
     wait_on(registry, deadline, attempt)
+}
+
+/// Waits out a registration made with a packet ([`Registry::register_with`]) and ends it
+/// ([`Registry::leave`]): yields polling the wait while `spin` allows, then parks. Returns
+/// `Ok(())` if the waiter withdrew unselected (timeout, or `would_wait` was false: the
+/// caller's look at the channel after registering saw it could proceed), so its packet is
+/// its own again; or `Err(outcome)` with what a notifier decided ([`COMPLETED`], or the
+/// operation id for a plain wake-up). `elsewhere` is as in [`Waiter::wait_or`].
+pub(crate) fn wait_registered(
+    registry: &Registry,
+    waiter: &Waiter,
+    deadline: Deadline,
+    spin: &mut Spin<'_>,
+    would_wait: bool,
+    mut elsewhere: impl FnMut() -> Option<usize>,
+) -> Result<(), usize> {
+    let mut parking = None;
+    let decided = if would_wait {
+        loop {
+            if let Some(outcome) = waiter.poll().or_else(&mut elsewhere) {
+                break Err(outcome);
+            }
+            if deadline.expired() {
+                break waiter.abort();
+            }
+            // Under loom, straight to parking: a model thread that yields here can be left
+            // unscheduled by loom 0.7 once the others block or finish (its `Yield` state is
+            // not picked when the running thread terminates).
+            if !IS_LOOM && spin.snooze() {
+                continue;
+            }
+            parking = Some(spin.park());
+            break match waiter.wait_or(deadline, &mut elsewhere) {
+                Some(outcome) => Err(outcome),
+                None => waiter.abort(),
+            };
+        }
+    } else {
+        waiter.abort()
+    };
+    registry.leave(decided.is_err());
+    match parking {
+        Some(parking) => spin.parked(parking),
+        None => spin.restart(),
+    }
+    decided
 }
 
 /// The waiting part of [`block_on`], after its first attempt failed.

@@ -65,8 +65,10 @@ use crossbeam_utils::CachePadded;
 
 use crate::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use crate::flavors::drop_resuming;
-use crate::sync::{AtomicUsize, Backoff, Ordering, UnsafeCell, IS_LOOM};
-use crate::waiter::{block_on, Completion, Deadline, Registry, Waiter, COMPLETED, FIRST_OP};
+use crate::sync::{AtomicUsize, Backoff, Ordering, UnsafeCell};
+use crate::waiter::{
+    block_on, wait_registered, Completion, Deadline, Registry, Waiter, COMPLETED, FIRST_OP,
+};
 
 /// One place in the ring.
 struct Slot<T> {
@@ -393,38 +395,15 @@ impl<T> Channel<T> {
             // The re-check, after `register_with`'s fence (waiter.rs). It must not claim a
             // slot: a receiver may be moving our message out of the packet right now. If it
             // sees room (or a disconnection), we withdraw and try again from the top.
-            let mut parking = None;
-            let decided = if self.send_would_wait() {
-                loop {
-                    if let Some(outcome) = waiter.poll() {
-                        break Err(outcome);
-                    }
-                    if deadline.expired() {
-                        break waiter.abort();
-                    }
-                    // Under loom, straight to parking: a model thread that yields here can be
-                    // left unscheduled by loom 0.7 once the others block or finish (its
-                    // `Yield` state is not picked when the running thread terminates).
-                    if !IS_LOOM && spin.snooze() {
-                        continue;
-                    }
-                    parking = Some(spin.park());
-                    break match waiter.wait(deadline) {
-                        Some(outcome) => Err(outcome),
-                        None => waiter.abort(),
-                    };
-                }
-            } else {
-                waiter.abort()
-            };
-            self.senders.leave(decided.is_err());
-            match parking {
-                Some(parking) => spin.parked(parking),
-                None => {
-                    spin.done();
-                    spin = self.senders.spin.start();
-                }
-            }
+            let would_wait = self.send_would_wait();
+            let decided = wait_registered(
+                &self.senders,
+                &waiter,
+                deadline,
+                &mut spin,
+                would_wait,
+                || None,
+            );
             if decided == Err(COMPLETED) {
                 // A receiver moved the message into the channel for us.
                 return Ok(());

@@ -67,10 +67,10 @@ use crate::spin::SpinPolicy;
 use crate::sync::thread::{self, Thread};
 use crate::sync::{
     seqcst_accesses_ordered, AtomicBool, AtomicPtr, AtomicUsize, Backoff, Ordering, UnsafeCell,
-    IS_LOOM,
 };
 use crate::waiter::{
-    block_on, park_until, Completion, Deadline, Registry, Waiter, COMPLETED, FIRST_OP,
+    block_on, park_until, wait_registered, Completion, Deadline, Registry, Waiter, COMPLETED,
+    FIRST_OP,
 };
 
 /// `Packet::state`: exposed, not yet claimed (or claimed and not yet completed).
@@ -454,7 +454,6 @@ impl<T> Channel<T> {
                 FIRST_OP,
                 (&packet as *const Packet<T>).cast_mut().cast(),
             );
-            let mut parking = None;
             // Our packet leaving `WAITING` means it was exposed for us (and already taken,
             // or failed by disconnection). The thread that did that wakes us, and its wake-up
             // carries the packet's state but not the claimer's later store of `COMPLETED`
@@ -465,35 +464,15 @@ impl<T> Channel<T> {
                 (packet.state.load(Ordering::Acquire) != WAITING).then_some(COMPLETED)
             };
             // The re-check only looks: once registered, a receiver may expose our packet.
-            let decided = if self.send_would_wait() {
-                loop {
-                    if let Some(outcome) = waiter.poll().or_else(exposed) {
-                        break Err(outcome);
-                    }
-                    if deadline.expired() {
-                        break waiter.abort();
-                    }
-                    // Under loom, straight to parking (see `array::Channel::send_waiting`).
-                    if !IS_LOOM && spin.snooze() {
-                        continue;
-                    }
-                    parking = Some(spin.park());
-                    break match waiter.wait_or(deadline, exposed) {
-                        Some(outcome) => Err(outcome),
-                        None => waiter.abort(),
-                    };
-                }
-            } else {
-                waiter.abort()
-            };
-            self.senders.leave(decided.is_err());
-            match parking {
-                Some(parking) => spin.parked(parking),
-                None => {
-                    spin.done();
-                    spin = self.senders.spin.start();
-                }
-            }
+            let would_wait = self.send_would_wait();
+            let decided = wait_registered(
+                &self.senders,
+                &waiter,
+                deadline,
+                &mut spin,
+                would_wait,
+                exposed,
+            );
             if decided == Err(COMPLETED) {
                 // A receiver exposed our offer for us: wait for it to be taken, as if we
                 // had exposed it ourselves.
