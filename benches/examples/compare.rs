@@ -307,8 +307,9 @@ fn main() -> ExitCode {
             LIBRARIES
                 .iter()
                 .map(|library| match (library.check)(cell) {
-                    Ok(()) if !options.libraries.is_empty()
-                        && !options.libraries.iter().any(|name| name == library.name) =>
+                    Ok(())
+                        if !options.libraries.is_empty()
+                            && !options.libraries.iter().any(|name| name == library.name) =>
                     {
                         false
                     }
