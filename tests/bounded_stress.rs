@@ -13,14 +13,11 @@ use std::time::Duration;
 use panama::{bounded, RecvError, RecvTimeoutError, SendTimeoutError, TryRecvError};
 
 use common::{
-    big_message, check_big_ids_exactly_once_in_order, check_big_message,
-    check_exactly_once_in_order, consume, produce, scaled, within_limit, Ledger, RecvMode,
-    SendMode, Tracked, BIG, STRESS_LIMIT,
+    big_message, check_big_ids_exactly_once_in_order, check_big_message, mpmc_stress, scaled,
+    within_limit, Flavor, Ledger, RecvMode, SendMode, Tracked, BIG, STRESS_LIMIT,
 };
 
-/// Runs `producers` x `consumers` over one `bounded(cap)` channel with about `total`
-/// messages, then checks that every message was received exactly once, and that each
-/// consumer saw each producer's messages in increasing order.
+/// [`mpmc_stress`] over `bounded(cap)`.
 fn mpmc(
     cap: usize,
     producers: usize,
@@ -29,45 +26,14 @@ fn mpmc(
     send_modes: &'static [SendMode],
     recv_modes: &'static [RecvMode],
 ) {
-    let per = total / producers;
-    assert!(per > 0);
-    let sent = Arc::new(AtomicUsize::new(0));
-    let progress = Arc::clone(&sent);
-    let results: Vec<Vec<u64>> = within_limit(
-        STRESS_LIMIT,
-        move || {
-            let done = progress.load(Ordering::Relaxed);
-            format!("cap {cap}: {done} of {} sends completed", producers * per)
-        },
-        move || {
-            let (tx, rx) = bounded::<u64>(cap);
-            let results = thread::scope(|s| {
-                for p in 0..producers {
-                    let tx = tx.clone();
-                    let sent = &*sent;
-                    let mode = send_modes[p % send_modes.len()];
-                    s.spawn(move || produce(&tx, p, per, mode, sent));
-                }
-                drop(tx);
-                let handles: Vec<_> = (0..consumers)
-                    .map(|c| {
-                        let rx = rx.clone();
-                        let mode = recv_modes[c % recv_modes.len()];
-                        s.spawn(move || consume(&rx, mode))
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap())
-                    .collect::<Vec<_>>()
-            });
-            assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
-            assert!(rx.is_empty());
-            results
-        },
+    mpmc_stress(
+        Flavor::Bounded(cap),
+        producers,
+        consumers,
+        total,
+        send_modes,
+        recv_modes,
     );
-
-    check_exactly_once_in_order(&results, producers, per, &format!("cap {cap}: "));
 }
 
 const ALL_SEND_MODES: [SendMode; 4] = [

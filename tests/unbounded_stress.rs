@@ -12,40 +12,20 @@ use std::time::Duration;
 use panama::{unbounded, RecvTimeoutError, TryRecvError};
 
 use common::{
-    check_big_ids_exactly_once_in_order, check_exactly_once_in_order, consume, encode, scaled,
-    RecvMode,
+    check_big_ids_exactly_once_in_order, consume, encode, mpmc_stress, scaled, Flavor, RecvMode,
+    SendMode,
 };
 
-/// Runs `producers` x `consumers` over one channel with `total` messages, then checks that
-/// every message was received exactly once and that each consumer saw each producer's
-/// messages in increasing order.
-fn mpmc(producers: usize, consumers: usize, total: usize, modes: &[RecvMode]) {
-    let per = total / producers;
-    assert!(per > 0);
-    let (tx, rx) = unbounded::<u64>();
-
-    let results: Vec<Vec<u64>> = thread::scope(|s| {
-        for p in 0..producers {
-            let tx = tx.clone();
-            s.spawn(move || {
-                for seq in 0..per {
-                    tx.send(encode(p, seq)).unwrap();
-                }
-            });
-        }
-        drop(tx);
-        let handles: Vec<_> = (0..consumers)
-            .map(|c| {
-                let rx = rx.clone();
-                let mode = modes[c % modes.len()];
-                s.spawn(move || consume(&rx, mode))
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
-    drop(rx);
-
-    check_exactly_once_in_order(&results, producers, per, "");
+/// [`mpmc_stress`] over an unbounded channel, with blocking sends.
+fn mpmc(producers: usize, consumers: usize, total: usize, modes: &'static [RecvMode]) {
+    mpmc_stress(
+        Flavor::Unbounded,
+        producers,
+        consumers,
+        total,
+        &[SendMode::Blocking],
+        modes,
+    );
 }
 
 #[test]

@@ -17,10 +17,9 @@ use panama::{
 };
 
 use common::{
-    addr, big_message, check_big_ids_exactly_once_in_order, check_big_message,
-    check_exactly_once_in_order, consume, join_within, produce, scaled, wait_for_count,
-    within_limit, Ledger, RecvMode, SendMode, Tracked, BIG, MIRI_TIME_FACTOR, SETTLE, STRESS_LIMIT,
-    WAKE_LIMIT,
+    addr, big_message, check_big_ids_exactly_once_in_order, check_big_message, join_within,
+    mpmc_stress, scaled, wait_for_count, within_limit, Flavor, Ledger, RecvMode, SendMode, Tracked,
+    BIG, MIRI_TIME_FACTOR, SETTLE, STRESS_LIMIT, WAKE_LIMIT,
 };
 
 /// How many times a non-blocking operation is retried, 1 ms apart, while its peer blocks.
@@ -1075,8 +1074,7 @@ fn receivers_leave_mid_stream_every_message_dropped_once() {
 // MPMC stress
 // ---------------------------------------------------------------------------------------------
 
-/// `producers` x `consumers` over one rendezvous channel. At least one send mode and one
-/// receive mode must block (a `try_send` can only meet a blocked receiver, and vice versa).
+/// [`mpmc_stress`] over the rendezvous channel.
 fn mpmc(
     producers: usize,
     consumers: usize,
@@ -1084,40 +1082,14 @@ fn mpmc(
     send_modes: &'static [SendMode],
     recv_modes: &'static [RecvMode],
 ) {
-    let per = total / producers;
-    assert!(per > 0);
-    let sent = Arc::new(AtomicUsize::new(0));
-    let progress = Arc::clone(&sent);
-    let results = within_limit(
-        STRESS_LIMIT,
-        move || {
-            let done = progress.load(Ordering::Relaxed);
-            format!("{done} of {} sends completed", producers * per)
-        },
-        move || {
-            let (tx, rx) = bounded::<u64>(0);
-            let results: Vec<Vec<u64>> = thread::scope(|s| {
-                for p in 0..producers {
-                    let tx = tx.clone();
-                    let sent = &*sent;
-                    let mode = send_modes[p % send_modes.len()];
-                    s.spawn(move || produce(&tx, p, per, mode, sent));
-                }
-                drop(tx);
-                let handles: Vec<_> = (0..consumers)
-                    .map(|c| {
-                        let rx = rx.clone();
-                        let mode = recv_modes[c % recv_modes.len()];
-                        s.spawn(move || consume(&rx, mode))
-                    })
-                    .collect();
-                handles.into_iter().map(|h| h.join().unwrap()).collect()
-            });
-            assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
-            results
-        },
+    mpmc_stress(
+        Flavor::Bounded(0),
+        producers,
+        consumers,
+        total,
+        send_modes,
+        recv_modes,
     );
-    check_exactly_once_in_order(&results, producers, per, "");
 }
 
 #[test]

@@ -423,3 +423,62 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         String::new()
     }
 }
+
+/// Runs `producers` x `consumers` over one new channel of `flavor` with about `total`
+/// messages ([`produce`] with `send_modes`, [`consume`] with `recv_modes`, each thread taking
+/// the modes in turn), within [`STRESS_LIMIT`], then checks that the channel ends
+/// disconnected and empty, that every message was received exactly once, and that each
+/// consumer saw each producer's messages in increasing order.
+#[allow(dead_code)] // Not every test file uses it.
+pub fn mpmc_stress(
+    flavor: Flavor,
+    producers: usize,
+    consumers: usize,
+    total: usize,
+    send_modes: &'static [SendMode],
+    recv_modes: &'static [RecvMode],
+) {
+    let per = total / producers;
+    assert!(per > 0);
+    let context = match flavor.cap() {
+        Some(cap) => format!("cap {cap}: "),
+        None => String::from("unbounded: "),
+    };
+    let sent = Arc::new(AtomicUsize::new(0));
+    let progress = Arc::clone(&sent);
+    let label = context.clone();
+    let results: Vec<Vec<u64>> = within_limit(
+        STRESS_LIMIT,
+        move || {
+            let done = progress.load(Ordering::Relaxed);
+            format!("{label}{done} of {} sends completed", producers * per)
+        },
+        move || {
+            let (tx, rx) = flavor.make::<u64>();
+            let results = thread::scope(|s| {
+                for p in 0..producers {
+                    let tx = tx.clone();
+                    let sent = &*sent;
+                    let mode = send_modes[p % send_modes.len()];
+                    s.spawn(move || produce(&tx, p, per, mode, sent));
+                }
+                drop(tx);
+                let handles: Vec<_> = (0..consumers)
+                    .map(|c| {
+                        let rx = rx.clone();
+                        let mode = recv_modes[c % recv_modes.len()];
+                        s.spawn(move || consume(&rx, mode))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap())
+                    .collect::<Vec<_>>()
+            });
+            assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+            assert!(rx.is_empty());
+            results
+        },
+    );
+    check_exactly_once_in_order(&results, producers, per, &context);
+}
