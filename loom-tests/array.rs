@@ -123,3 +123,21 @@ fn parked_send_completion_races_disconnect() {
         assert_eq!(drops.load(Ordering::Relaxed), 2, "returned: {returned}");
     });
 }
+
+/// A receive that sends a parked sender's message for it owes the other receivers a
+/// wake-up: here the second receiver may already be parked on the empty ring when the first
+/// one refills it from the parked sender, and must not sleep through that message.
+#[test]
+fn completion_wakes_parked_receiver() {
+    model(|| {
+        let (s, r) = bounded(1);
+        s.send(0).unwrap();
+        let r2 = r.clone();
+        let a = thread::spawn(move || r.recv().unwrap());
+        let b = thread::spawn(move || r2.recv().unwrap());
+        s.send(1).unwrap();
+        let mut got = [a.join().unwrap(), b.join().unwrap()];
+        got.sort_unstable();
+        assert_eq!(got, [0, 1]);
+    });
+}

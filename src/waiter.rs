@@ -30,13 +30,25 @@
 //! found no room after all, the plain operation id (an ordinary wake-up: the waiter tries
 //! again). Only then does it wake the waiter. `BUSY` is a claim like any other, so exactly one
 //! outcome still wins: a waiter that times out while `BUSY` waits in [`Waiter::abort`] for the
-//! outcome (a few instructions of the claimer's) instead of taking its packet back while the
-//! claimer reads it. Nothing of the packet is touched after the outcome is stored, because
-//! the waiter may return as soon as it sees it. A completion may also carry the operation
-//! only a step further ([`Completion::Handed`]: the rendezvous flavor exposes a parked
-//! sender's offer); the waiter is then told `COMPLETED` but not woken, since whoever
-//! finishes the operation wakes it, and it must watch the packet too ([`Waiter::wait_or`]). A combiner serving other threads' requests
-//! (a leaving waiter, another notifier) does not complete anything: it wakes as before.
+//! outcome instead of taking its packet back while the claimer reads it. The completion is
+//! kept short for that reason: the bounded flavor's claims a slot and writes the message,
+//! and the receiver it then owes a wake-up is notified after the claim is finished (a
+//! notification can make the thread a combiner for as long as requests keep coming). Nothing
+//! of the packet is touched after the outcome is stored, because the waiter may return as
+//! soon as it sees it.
+//!
+//! A completion may also carry the operation only a step further ([`Completion::Handed`]:
+//! the rendezvous flavor exposes a parked sender's offer). The waiter is then told
+//! `COMPLETED` but not woken, since whoever finishes the operation wakes it, and it watches
+//! the packet as well as its wait ([`Waiter::wait_or`]). Such a waiter can therefore see its
+//! operation finished, and return, while its wait is still `BUSY`: a completion that returns
+//! `Handed` must not touch the packet after publishing it (the claimer's later store of
+//! `COMPLETED` only touches the `Waiter`, which the node's `Arc` keeps alive).
+//!
+//! A combiner without a completion function (a leaving waiter's pass, a notifier that did
+//! not pass one) wakes as before. One with it uses it on every node it selects in all its
+//! passes, including those serving other threads' requests; the completion works on the
+//! whole channel, so whose request a pass serves does not matter.
 //!
 //! The point is the hand-off on the waker's thread: a receiver that frees a slot refills it
 //! at once from a parked sender, so the next receive finds a message even while every sender
@@ -75,7 +87,9 @@
 //!
 //! `waiters` counts registrations not yet selected: the combiner takes a waiter's count off
 //! when it selects it, so a notifier that reads 0 may have missed a registration only if
-//! that waiter is being woken anyway (it re-attempts, and re-registers if that fails).
+//! that waiter is being woken anyway (it re-attempts, and re-registers if that fails), or
+//! had its operation completed or handed on by the combiner (then it needs no notification:
+//! its operation is done, or in progress in the channel).
 //!
 //! C++20 puts all SeqCst accesses and fences in one total order `S` that agrees with
 //! "coherence-ordered before". Suppose the notifier's load `L` misses the waiter's increment
@@ -202,8 +216,10 @@ impl Waiter {
     ///
     /// [`finish`]: Waiter::finish
     fn try_claim(&self) -> bool {
-        // ORDERING: Acquire: the packet the waiter registered (written before its Release
-        // push) is ours to read from here on.
+        // ORDERING: Acquire is not what makes the packet visible: the waiter wrote it before
+        // its Release push of the node, which the combiner's Acquire swap of `incoming`
+        // read. Nothing Release-stores `WAITING`, so this synchronizes with nothing; kept
+        // Acquire to match `try_select`.
         self.state
             .compare_exchange(WAITING, BUSY, Ordering::Acquire, Ordering::Relaxed)
             .is_ok()
@@ -380,7 +396,8 @@ impl Registry {
     /// the operation for the waiter ([`notify_one_with`](Registry::notify_one_with)). The
     /// packet must stay valid until the wait is decided ([`Waiter::wait`] returned a state,
     /// or [`Waiter::abort`] returned), and the waiter must not touch what a claimer may
-    /// take from it until then.
+    /// take from it until then. (A `Handed` wait may end earlier, through the packet itself:
+    /// see the module notes.)
     pub(crate) fn register_with(&self, waiter: &Arc<Waiter>, op: usize, packet: *mut ()) {
         self.waiters.fetch_add(1, Ordering::SeqCst);
         let node = Box::into_raw(Box::new(Node {

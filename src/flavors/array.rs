@@ -59,6 +59,7 @@
 //! was not touched). Disconnection wakes senders without completing, so each one finds the
 //! mark on its retry and gets its message back.
 
+use std::cell::Cell;
 use std::mem::MaybeUninit;
 
 use crossbeam_utils::CachePadded;
@@ -325,10 +326,22 @@ impl<T> Channel<T> {
     fn finish_recv(&self, token: Token) -> T {
         // SAFETY: `token` is fresh from `start_recv`.
         let msg = unsafe { self.read(token) };
-        // SAFETY: the senders registry only holds packets registered by `send_waiting`, and
-        // the registry calls this only on a wait it claimed.
-        self.senders
-            .notify_one_with(&|packet| unsafe { self.complete_parked_send(packet) });
+        // Messages sent for parked senders; each owes the receivers a notification, given
+        // after the registry pass so that no sender's wait stays claimed while this thread
+        // notifies (which can make it the receivers' combiner for a while).
+        let completed = Cell::new(0usize);
+        self.senders.notify_one_with(&|packet| {
+            // SAFETY: the senders registry only holds packets registered by
+            // `send_waiting`, and the registry calls this only on a wait it claimed.
+            let completion = unsafe { self.complete_parked_send(packet) };
+            if completion == Completion::Done {
+                completed.set(completed.get() + 1);
+            }
+            completion
+        });
+        for _ in 0..completed.get() {
+            self.receivers.notify_one();
+        }
         msg
     }
 
@@ -445,9 +458,10 @@ impl<T> Channel<T> {
     }
 
     /// Completes a parked sender's send for it, called by a receiver that just freed a slot
-    /// (`Registry::notify_one_with`): claims a slot, moves the message out of the sender's
-    /// packet into it and wakes a receiver. Returns `Failed`, touching nothing, if the
-    /// channel is full again (another sender took the room) or disconnected.
+    /// (`Registry::notify_one_with`): claims a slot and moves the message out of the
+    /// sender's packet into it. The caller then owes the receivers a notification. Returns
+    /// `Failed`, touching nothing, if the channel is full again (another sender took the
+    /// room) or disconnected.
     ///
     /// # Safety
     /// `packet` is the `UnsafeCell<MaybeUninit<T>>` a sender of this channel registered in
@@ -461,7 +475,8 @@ impl<T> Channel<T> {
         // its wait makes us the only one to read it; the sender keeps the packet alive until
         // the claim is finished.
         let msg = unsafe { (*packet).with(|p| p.read().assume_init()) };
-        self.finish_send(token, msg);
+        // SAFETY: `token` is fresh from `start_send`.
+        unsafe { self.write(token, msg) };
         Completion::Done
     }
 

@@ -261,8 +261,10 @@ impl<T> Channel<T> {
         if self.disconnected.load(Ordering::SeqCst) {
             return Completion::Failed;
         }
-        // SAFETY: per the contract the packet is alive: its owner waits for the claim's
-        // outcome before it returns, and after `Handed` for the packet's own state.
+        // SAFETY: per the contract the packet is alive: its owner does not return while its
+        // wait is claimed (`BUSY`) and its packet still `WAITING`, and the packet can leave
+        // `WAITING` only after the CAS below publishes it. That CAS is our last touch of
+        // the packet: from then on a receiver may complete it and its owner return.
         let tagged = tagged(unsafe { &*packet.cast::<Packet<T>>() }, 0);
         // ORDERING: as in `expose`: SeqCst, and Release publishes the packet's message
         // (written by its owner before its Release push in `register_with`, acquired by
