@@ -47,7 +47,8 @@
 //! (`waiter.rs`, "Completing a parked operation"); it then yields for a while polling its
 //! wait, and parks. A receive that frees a slot and finds senders waiting claims the oldest
 //! one's wait and sends its message for it (`complete_parked_send`: a normal claim of the
-//! tail, the message moved out of the packet, a receiver woken) before waking it. So the
+//! tail, the message moved out of the packet) before waking it, and after the registry pass
+//! notifies the receivers once per message it sent that way. So the
 //! ring is refilled by the thread that emptied it, and a sender that was descheduled does
 //! not hold up the receivers. If the completion finds the ring full again (a spinning sender
 //! took the slot first), the sender is just woken and tries again.
@@ -446,6 +447,8 @@ impl<T> Channel<T> {
             return false;
         }
         let slot = &self.buffer[tail & (self.mark_bit - 1)];
+        // ORDERING: Acquire as in `start_send` (pairs with the receiver's Release store of
+        // the stamp), though only the value matters here: nothing is read through it.
         let stamp = slot.stamp.load(Ordering::Acquire);
         if stamp.wrapping_add(self.one_lap) != tail + 1 && stamp.wrapping_add(self.one_lap) != tail
         {
