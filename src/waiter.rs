@@ -440,12 +440,7 @@ impl Registry {
     /// Wakes one waiter, if any is registered. Call after making the channel ready for it.
     #[inline]
     pub fn notify_one(&self) {
-        // ORDERING: the notifier's half of the Dekker pair (module notes): the caller's
-        // change included a SeqCst RMW, and this SeqCst load follows it in the total order.
-        crate::sync::seqcst_accesses_ordered();
-        if self.waiters.load(Ordering::SeqCst) != 0 {
-            self.notify_one_slow();
-        }
+        self.notify(None);
     }
 
     /// [`notify_one`](Registry::notify_one), and if this thread serves the notification
@@ -453,10 +448,17 @@ impl Registry {
     /// it did with it (see "Completing a parked operation").
     #[inline]
     pub(crate) fn notify_one_with(&self, complete: &dyn Fn(*mut ()) -> Completion) {
-        // ORDERING: as in `notify_one`.
+        self.notify(Some(complete));
+    }
+
+    /// The two above: one load when nobody waits.
+    #[inline]
+    fn notify(&self, complete: Option<&dyn Fn(*mut ()) -> Completion>) {
+        // ORDERING: the notifier's half of the Dekker pair (module notes): the caller's
+        // change included a SeqCst RMW, and this SeqCst load follows it in the total order.
         crate::sync::seqcst_accesses_ordered();
         if self.waiters.load(Ordering::SeqCst) != 0 {
-            self.notify_one_slow_with(Some(complete));
+            self.notify_one_slow_with(complete);
         }
     }
 
@@ -565,27 +567,27 @@ impl Registry {
                     // Removed either way: selected now, or already gone (it left, or was
                     // selected through another registry).
                     let completer = complete.filter(|_| !closed && !node.packet.is_null());
-                    if let Some(complete) = completer {
-                        if node.waiter.try_claim() {
-                            // As below: it no longer waits.
-                            self.waiters.fetch_sub(1, Ordering::Relaxed);
-                            // A failed completion (another thread took the room first) is an
-                            // ordinary wake-up: the waiter tries again.
-                            match complete(node.packet) {
-                                Completion::Done => node.waiter.finish(COMPLETED, true),
-                                Completion::Handed => node.waiter.finish(COMPLETED, false),
-                                Completion::Failed => node.waiter.finish(node.op, true),
-                            }
-                            notifications = notifications.saturating_sub(1);
-                        }
-                    } else if node.waiter.try_select(node.op) {
+                    let selected = match completer {
+                        Some(_) => node.waiter.try_claim(),
+                        None => node.waiter.try_select(node.op),
+                    };
+                    if selected {
                         // A selected waiter no longer waits: notifiers stop paying for a pass
                         // at once, instead of until it has woken up and left (which takes
                         // a scheduler wake-up, while a sender may send thousands of messages).
                         // Whoever wins the CAS on the waiter's state takes its count off:
                         // here, or the waiter in `leave` if it aborted first.
                         self.waiters.fetch_sub(1, Ordering::Relaxed);
-                        node.waiter.unpark();
+                        match completer {
+                            // A failed completion (another thread took the room first) is an
+                            // ordinary wake-up: the waiter tries again.
+                            Some(complete) => match complete(node.packet) {
+                                Completion::Done => node.waiter.finish(COMPLETED, true),
+                                Completion::Handed => node.waiter.finish(COMPLETED, false),
+                                Completion::Failed => node.waiter.finish(node.op, true),
+                            },
+                            None => node.waiter.unpark(),
+                        }
                         notifications = notifications.saturating_sub(1);
                     }
                     true

@@ -425,17 +425,9 @@ impl<T> Channel<T> {
             // SAFETY: the wait is decided and nobody completed it, so no receiver took the
             // message: it is still in the packet, and ours again.
             msg = packet.with(|p| unsafe { p.read().assume_init() });
-            if decided.is_ok() && deadline.expired() {
-                // Timed out: a last attempt, so that room made right at the deadline is
-                // not left unused.
-                return match self.try_send(msg) {
-                    Ok(()) => Ok(()),
-                    Err(TrySendError::Full(msg)) => Err(SendTimeoutError::Timeout(msg)),
-                    Err(TrySendError::Disconnected(msg)) => {
-                        Err(SendTimeoutError::Disconnected(msg))
-                    }
-                };
-            }
+            // Woken, withdrawn or timed out: the loop tries again, and after a timeout that
+            // attempt is the last one before reporting it (so room made right at the
+            // deadline is not left unused).
         }
     }
 
