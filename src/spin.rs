@@ -24,20 +24,36 @@
 //! the policy calibrates itself: no threshold is an absolute time. On a machine with one
 //! core a pause can never see another thread's progress, so there every step yields.
 //!
-//! Learning the number of pause steps as well (fewer when waits needed a yield) was tried
-//! and removed: with 8 threads on 2 cores it drove the pause phase to zero and turned every
-//! wait into a `sched_yield`, and mpmc bounded(1) went from 270 to 1,300-1,900 ns per
-//! message (docs/PERFORMANCE.md).
+//! The pause phase is learned too, within `MIN_PAUSE_STEPS..=PAUSE_STEPS`, because
+//! whether pausing can help depends on where the awaited thread runs:
 //!
-//! The word is written only when its value changes, so a steady workload stops writing it;
-//! it shares the registry's cache line, which notifiers read on every operation.
+//! - a wait whose operation was ready right after its *first yield*, having seen nothing
+//!   in all its pause steps, was waiting for a thread queued on this very core: the pause
+//!   phase only delayed it. One pause step fewer;
+//! - a wait that succeeded on its *last pause step* nearly needed a yield: the awaited
+//!   thread runs on another core, and a longer pause phase pays. One step more.
+//!
+//! Waits that end earlier in the pause phase, later among the yields, or by parking say
+//! nothing about the pause phase and leave it alone. With 4 producers and 1 consumer on 2
+//! cores the scheduler often runs a producer and the consumer on one core, yielding to each
+//! other while the other core idles (seen with `perf sched`); there the full 127-hint pause
+//! phase before each yield cost bounded(0) and bounded(1) 1,260-1,340 ns per message, and
+//! the learned one 520-600 (docs/PERFORMANCE.md, entry 17). The floor matters: an earlier
+//! rule, one step fewer whenever a wait needed any yield, drove the phase to 0 with 8
+//! threads on 2 cores and made mpmc bounded(1) five times slower (entry 7).
+//!
+//! The words are written only when their value changes, so a steady workload stops writing
+//! them; they share the registry's cache line, which notifiers read on every operation.
 
 use std::time::{Duration, Instant};
 
 use crate::sync::{single_core, thread, AtomicUsize, Ordering, IS_LOOM};
 
-/// Pause steps before the yield steps (the last one is `2^(PAUSE_STEPS - 1)` hints).
+/// Pause steps before the yield steps at most (the last one is `2^(PAUSE_STEPS - 1)`
+/// hints), and at the start.
 const PAUSE_STEPS: usize = 7;
+/// The pause phase never gets shorter than this (1 + 2 + 4 hints).
+const MIN_PAUSE_STEPS: usize = 3;
 /// The limit a new channel starts with: every pause step and four yields.
 const DEFAULT_LIMIT: usize = PAUSE_STEPS + 4;
 /// The limit never goes below this (a little spinning costs little) ...
@@ -47,17 +63,20 @@ const MAX_LIMIT: usize = PAUSE_STEPS + 32;
 /// A park longer than this many times the spin before it means the spin was wasted.
 const LONG_WAIT: u32 = 16;
 
-/// The learned spin limit of one side of one channel (see the module notes).
+/// The learned spin limit and pause phase of one side of one channel (module notes).
 #[derive(Debug)]
 pub(crate) struct SpinPolicy {
     /// Steps (pause and yield) before parking.
     limit: AtomicUsize,
+    /// How many of the first steps pause rather than yield; 0 on a single core.
+    pause: AtomicUsize,
 }
 
 impl SpinPolicy {
     pub(crate) fn new() -> SpinPolicy {
         SpinPolicy {
             limit: AtomicUsize::new(DEFAULT_LIMIT),
+            pause: AtomicUsize::new(if single_core() { 0 } else { PAUSE_STEPS }),
         }
     }
 
@@ -68,9 +87,11 @@ impl SpinPolicy {
             // step and then the parking path, the part of the protocol worth checking.
             (0, 1)
         } else {
-            let pause = if single_core() { 0 } else { PAUSE_STEPS };
-            // ORDERING: Relaxed: the limit is a hint; any recent value will do.
-            (pause, self.limit.load(Ordering::Relaxed))
+            // ORDERING: Relaxed: both are hints; any recent value will do.
+            (
+                self.pause.load(Ordering::Relaxed),
+                self.limit.load(Ordering::Relaxed),
+            )
         };
         Spin {
             policy: self,
@@ -81,22 +102,31 @@ impl SpinPolicy {
         }
     }
 
-    /// Moves the limit one step up or down within `MIN_LIMIT..=MAX_LIMIT`, writing only
-    /// on a change.
+    /// Moves the limit one step up or down within `MIN_LIMIT..=MAX_LIMIT`.
     fn adjust(&self, grow: bool) {
-        if IS_LOOM {
-            return;
-        }
-        let old = self.limit.load(Ordering::Relaxed);
-        let new = if grow {
-            (old + 1).min(MAX_LIMIT)
-        } else {
-            old.saturating_sub(1).max(MIN_LIMIT)
-        };
-        if new != old {
-            // A plain store: two racing updates may lose one, which only delays learning.
-            self.limit.store(new, Ordering::Relaxed);
-        }
+        nudge(&self.limit, grow, MIN_LIMIT, MAX_LIMIT);
+    }
+
+    /// Moves the pause phase one step up or down within `MIN_PAUSE_STEPS..=PAUSE_STEPS`.
+    fn adjust_pause(&self, grow: bool) {
+        nudge(&self.pause, grow, MIN_PAUSE_STEPS, PAUSE_STEPS);
+    }
+}
+
+/// Moves `word` one up or down within `min..=max`, writing only on a change.
+fn nudge(word: &AtomicUsize, grow: bool, min: usize, max: usize) {
+    if IS_LOOM {
+        return;
+    }
+    let old = word.load(Ordering::Relaxed);
+    let new = if grow {
+        (old + 1).min(max)
+    } else {
+        old.saturating_sub(1).max(min)
+    };
+    if new != old {
+        // A plain store: two racing updates may lose one, which only delays learning.
+        word.store(new, Ordering::Relaxed);
     }
 }
 
@@ -142,6 +172,14 @@ impl Spin<'_> {
     pub(crate) fn done(&self) {
         if self.step > 0 && self.step == self.limit {
             self.policy.adjust(true);
+        }
+        // The pause phase (module notes). `pause` is 0 on a single core: nothing to learn.
+        if self.pause > 0 {
+            if self.step == self.pause {
+                self.policy.adjust_pause(true);
+            } else if self.step == self.pause + 1 {
+                self.policy.adjust_pause(false);
+            }
         }
     }
 
