@@ -222,3 +222,52 @@ pub(crate) struct Parking {
     spun: Option<Duration>,
     since: Option<Instant>,
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    /// One wait that succeeds after `steps` steps, without parking.
+    fn wait(policy: &SpinPolicy, steps: usize) {
+        let mut spin = policy.start();
+        for _ in 0..steps {
+            assert!(spin.snooze(), "the limit stopped a wait of {steps} steps");
+        }
+        spin.done();
+    }
+
+    fn pause(policy: &SpinPolicy) -> usize {
+        policy.pause.load(Ordering::Relaxed)
+    }
+
+    #[test]
+    fn pause_phase_follows_where_waits_end() {
+        let policy = SpinPolicy::new();
+        if single_core() {
+            // Nothing to learn: every step yields.
+            assert_eq!(pause(&policy), 0);
+            wait(&policy, 1);
+            assert_eq!(pause(&policy), 0);
+            return;
+        }
+        assert_eq!(pause(&policy), PAUSE_STEPS);
+        // Ready right after the first yield: one step fewer each time, down to the floor.
+        for expected in (MIN_PAUSE_STEPS..PAUSE_STEPS).rev() {
+            wait(&policy, pause(&policy) + 1);
+            assert_eq!(pause(&policy), expected);
+        }
+        wait(&policy, MIN_PAUSE_STEPS + 1);
+        assert_eq!(pause(&policy), MIN_PAUSE_STEPS);
+        // Ready earlier in the pause phase, or only after a second yield: no change.
+        wait(&policy, 1);
+        wait(&policy, MIN_PAUSE_STEPS + 2);
+        assert_eq!(pause(&policy), MIN_PAUSE_STEPS);
+        // Ready on the last pause step: one step more each time, up to the ceiling.
+        for expected in MIN_PAUSE_STEPS + 1..=PAUSE_STEPS {
+            wait(&policy, pause(&policy));
+            assert_eq!(pause(&policy), expected);
+        }
+        wait(&policy, PAUSE_STEPS);
+        assert_eq!(pause(&policy), PAUSE_STEPS);
+    }
+}
