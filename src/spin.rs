@@ -1,9 +1,10 @@
 //! How long a blocked operation spins before it parks, learned from how its waits end.
 //!
 //! A wait has three tools, in this order:
-//! - *pause* steps: `2^k` spin-loop hints at step `k < PAUSE_STEPS`. Cheapest, and the
-//!   fastest to notice the other side's change, but only useful if the other side is
-//!   running on another core right now;
+//! - *pause* steps: `2^k` spin-loop hints at step `k` of the pause phase (at most
+//!   [`PAUSE_STEPS`] steps, learned as below). Cheapest, and the fastest to notice the
+//!   other side's change, but only useful if the other side is running on another core
+//!   right now;
 //! - *yield* steps: `yield_now`, which lets another runnable thread have this core;
 //! - parking, which costs a futex sleep here and a wake-up call on the other side (a few
 //!   microseconds on each thread), and the scheduler's latency before we run again.
@@ -31,10 +32,12 @@
 //!   in all its pause steps, was waiting for a thread queued on this very core: the pause
 //!   phase only delayed it. One pause step fewer;
 //! - a wait that succeeded on its *last pause step* nearly needed a yield: the awaited
-//!   thread runs on another core, and a longer pause phase pays. One step more.
+//!   thread runs on another core, and a longer pause phase pays. One step more. This
+//!   includes a sender that registered after its pause phase and found, before yielding,
+//!   its send completed or the channel no longer full: the other side moved meanwhile.
 //!
-//! Waits that end earlier in the pause phase, later among the yields, or by parking say
-//! nothing about the pause phase and leave it alone. With 4 producers and 1 consumer on 2
+//! Waits that end earlier in the pause phase, later among the yields, by parking, or by a
+//! deadline say nothing about the pause phase and leave it alone. With 4 producers and 1 consumer on 2
 //! cores the scheduler often runs a producer and the consumer on one core, yielding to each
 //! other while the other core idles (seen with `perf sched`); there the full 127-hint pause
 //! phase before each yield cost bounded(0) and bounded(1) 1,260-1,340 ns per message, and
@@ -187,6 +190,12 @@ impl Spin<'_> {
     /// learns, and starts a new spin phase for the next attempt.
     pub(crate) fn restart(&mut self) {
         self.done();
+        self.renew();
+    }
+
+    /// Starts a new spin phase without learning from this one (it ended for a reason that
+    /// says nothing about spinning, such as a deadline).
+    pub(crate) fn renew(&mut self) {
         *self = self.policy.start();
     }
 
@@ -269,5 +278,18 @@ mod tests {
         }
         wait(&policy, PAUSE_STEPS);
         assert_eq!(pause(&policy), PAUSE_STEPS);
+
+        // A spin phase ended by `renew` (a deadline) teaches nothing; `restart` does.
+        let mut spin = policy.start();
+        for _ in 0..=PAUSE_STEPS {
+            assert!(spin.snooze());
+        }
+        spin.renew();
+        assert_eq!(pause(&policy), PAUSE_STEPS);
+        for _ in 0..=PAUSE_STEPS {
+            assert!(spin.snooze());
+        }
+        spin.restart();
+        assert_eq!(pause(&policy), PAUSE_STEPS - 1);
     }
 }

@@ -678,12 +678,14 @@ pub(crate) fn wait_registered(
     mut elsewhere: impl FnMut() -> Option<usize>,
 ) -> Result<(), usize> {
     let mut parking = None;
+    let mut timed_out = false;
     let decided = if would_wait {
         loop {
             if let Some(outcome) = waiter.poll().or_else(&mut elsewhere) {
                 break Err(outcome);
             }
             if deadline.expired() {
+                timed_out = true;
                 break waiter.abort();
             }
             // Under loom, straight to parking: a model thread that yields here can be left
@@ -704,6 +706,8 @@ pub(crate) fn wait_registered(
     registry.leave(decided.is_err());
     match parking {
         Some(parking) => spin.parked(parking),
+        // Where in the spin a deadline fell says nothing about how long to spin.
+        None if timed_out => spin.renew(),
         None => spin.restart(),
     }
     decided
