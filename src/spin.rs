@@ -18,8 +18,16 @@
 //!   spun (or found its operation ready on the re-check right after registering) would
 //!   have done better spinning a little longer: the limit grows by one step;
 //! - a waiter that parked for much longer than it spun (more than [`LONG_WAIT`] times as
-//!   long) spun for nothing: the limit shrinks by one step;
+//!   long) spun for nothing: the limit shrinks by one step, but never below where it
+//!   started (every pause step and four yields);
 //! - a wait that ends on its very last step also grows it (it nearly parked).
+//!
+//! The floor is there because a park's measured length includes the parked thread's own
+//! wake-up latency, which on a loaded machine is long whatever the spin was: with another
+//! process holding one of the two cores, parks looked wasted, the limit sank toward 2
+//! steps and waits became futex sleeps: mpsc bounded(1) took a median 3.6 us per message
+//! against 2.2 us with the floor (docs/PERFORMANCE.md, entry 20). Four yields before
+//! parking is what a fixed exponential backoff (crossbeam's) does anyway.
 //!
 //! The comparison is between two durations measured on this machine in this process, so
 //! the policy calibrates itself: no threshold is an absolute time. On a machine with one
@@ -61,8 +69,8 @@ const PAUSE_STEPS: usize = 7;
 const MIN_PAUSE_STEPS: usize = 3;
 /// The limit a new channel starts with: every pause step and four yields.
 const DEFAULT_LIMIT: usize = PAUSE_STEPS + 4;
-/// The limit never goes below this (a little spinning costs little) ...
-const MIN_LIMIT: usize = 2;
+/// The limit never goes below this (module notes) ...
+const MIN_LIMIT: usize = DEFAULT_LIMIT;
 /// ... nor above this.
 const MAX_LIMIT: usize = PAUSE_STEPS + 32;
 /// A park longer than this many times the spin before it means the spin was wasted.
