@@ -260,6 +260,23 @@ mod tests {
     }
 
     #[test]
+    fn limit_stays_between_its_start_and_the_ceiling() {
+        let policy = SpinPolicy::new();
+        let limit = || policy.limit.load(Ordering::Relaxed);
+        assert_eq!(limit(), DEFAULT_LIMIT);
+        for _ in 0..2 * MAX_LIMIT {
+            policy.adjust(false);
+        }
+        assert_eq!(limit(), DEFAULT_LIMIT, "the limit shrank below its start");
+        for _ in 0..2 * MAX_LIMIT {
+            policy.adjust(true);
+        }
+        assert_eq!(limit(), MAX_LIMIT);
+        policy.adjust(false);
+        assert_eq!(limit(), MAX_LIMIT - 1);
+    }
+
+    #[test]
     fn pause_phase_follows_where_waits_end() {
         let policy = SpinPolicy::new();
         if single_core() {
