@@ -51,9 +51,9 @@
 //! consumer on one core, yielding to each other while the other core idles (seen with
 //! `perf sched`); there the full 127-hint pause phase before each yield cost bounded(0) and
 //! bounded(1) 1,260-1,340 ns per message, and the learned one 520-600 (docs/PERFORMANCE.md,
-//! entry 17). The floor matters: an earlier rule, one step fewer whenever a wait needed any
-//! yield, drove the phase to 0 with 8 threads on 2 cores and made mpmc bounded(1) five
-//! times slower (entry 7).
+//! entry 17). The pause phase's floor matters: an earlier rule, one step fewer whenever a
+//! wait needed any yield, drove the phase to 0 with 8 threads on 2 cores and made mpmc
+//! bounded(1) five times slower (entry 7).
 //!
 //! The words are written only when their value changes, so a steady workload stops writing
 //! them; they share the registry's cache line, which notifiers read on every operation.
