@@ -178,7 +178,7 @@ impl Spin<'_> {
     /// Like [`snooze`](Spin::snooze), but only while in the pause steps: returns `false`
     /// once the next step would yield (or park).
     pub(crate) fn pause(&mut self) -> bool {
-        self.step < self.pause.min(self.limit) && self.snooze()
+        self.step < self.pause && self.snooze()
     }
 
     /// The wait ended without parking.

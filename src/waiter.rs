@@ -433,7 +433,7 @@ impl Registry {
     pub(crate) fn leave(&self, selected: bool) {
         if !selected {
             self.waiters.fetch_sub(1, Ordering::Relaxed);
-            self.request_pass();
+            self.request_pass(None);
         }
     }
 
@@ -458,23 +458,19 @@ impl Registry {
         // change included a SeqCst RMW, and this SeqCst load follows it in the total order.
         crate::sync::seqcst_accesses_ordered();
         if self.waiters.load(Ordering::SeqCst) != 0 {
-            self.notify_one_slow_with(complete);
+            self.notify_one_slow(complete);
         }
     }
 
+    /// The part of [`notify`](Registry::notify) for when someone waits.
     #[cold]
-    fn notify_one_slow(&self) {
-        self.notify_one_slow_with(None);
-    }
-
-    #[cold]
-    fn notify_one_slow_with(&self, complete: Option<&dyn Fn(*mut ()) -> Completion>) {
+    fn notify_one_slow(&self, complete: Option<&dyn Fn(*mut ()) -> Completion>) {
         // ORDERING: Release: a combiner may consume this count in a pass that started
         // before our request below; its Acquire swap of `notifications` then makes our change
         // to the channel (sequenced before this) happen before that pass's fence, which is
         // what the wake-up argument needs (module notes).
         self.notifications.fetch_add(1, Ordering::Release);
-        self.request_pass_with(complete);
+        self.request_pass(complete);
     }
 
     /// Wakes every registered waiter, now and in every later pass. Call on disconnection.
@@ -483,17 +479,12 @@ impl Registry {
         // ORDERING: pairs with the waiter's fence in `register`, as in `notify_one`; the
         // `closed` store is read by the combiner after the SeqCst RMWs on `requests`.
         fence(Ordering::SeqCst);
-        self.request_pass();
+        self.request_pass(None);
     }
 
     /// Asks for a pass; runs it (and any requested meanwhile) if no combiner is running.
-    fn request_pass(&self) {
-        self.request_pass_with(None);
-    }
-
-    /// [`request_pass`](Registry::request_pass); a combiner run here offers the waiters it
-    /// selects to `complete`.
-    fn request_pass_with(&self, complete: Option<&dyn Fn(*mut ()) -> Completion>) {
+    /// A combiner run here offers the waiters it selects to `complete`, if given.
+    fn request_pass(&self, complete: Option<&dyn Fn(*mut ()) -> Completion>) {
         // ORDERING: SeqCst RMWs on `requests` chain every requester to the combiner that
         // serves it (module notes); Acquire in them also hands `parked` from one combiner
         // to the next.
@@ -747,7 +738,7 @@ fn wait_on<R>(
                 // A notifier chose us while we completed on our own, so its notification
                 // may stand for something we did not take (another thread's message, say).
                 // Hand it on, or a waiter still parked could miss it.
-                registry.notify_one_slow();
+                registry.notify_one_slow(None);
             }
             spin.parked(parking);
             return Some(done);
