@@ -100,10 +100,12 @@ fn receiver_drops_while_sending() {
     });
 }
 
-/// Two consumers finish a block concurrently: the one that reads the last slot starts
-/// freeing the block while the other may still be copying its message out. No slot is read
-/// after the block is freed (loom's cell tracking), and the block is freed exactly once
-/// (loom's allocation tracking reports a leak or a double free).
+/// Two consumers finish a block concurrently: the one that reads the last slot reclaims
+/// the block while the other may still be copying its message out. The block is then
+/// deferred (and `Drop` frees it), or, if the other reader is done, it becomes the spare,
+/// which main's next sends reuse and write into. No slot is read after the block is freed
+/// (loom's cell tracking), and the block is freed exactly once (loom's allocation tracking
+/// reports a leak or a double free).
 #[test]
 fn block_reclaimed_while_other_consumer_reads() {
     model(|| {
@@ -119,6 +121,39 @@ fn block_reclaimed_while_other_consumer_reads() {
         assert_eq!(drops.load(Ordering::Relaxed), 2);
         drop((s, r));
         assert_eq!(drops.load(Ordering::Relaxed), 3);
+    });
+}
+
+/// The reuse of a reclaimed block must be ordered after every read of it, including reads
+/// by a receiver other than the reclaimer. Two receivers take block 0's two messages (2
+/// slots under loom); the one that gets the last slot reclaims the block and, if the other
+/// has stored `READ`, makes it the spare. Main then sends on: claiming position 4 (block
+/// 1's last slot) takes the spare as block 2, and position 6 writes into its slot 0, which
+/// must happen after the other receiver's read of that cell (loom's cell tracking; it fails
+/// if a reader stores `READ` before copying its message out).
+///
+/// What it cannot catch: weakening the Acquire loads in `all_read` to Relaxed. Loom lets an
+/// acquire fence synchronize with any store that a thread ordered before it has loaded,
+/// where C++ requires the fencing thread's own load; so main's SeqCst fence in the first
+/// send (`seqcst_accesses_ordered`, nothing outside loom) already orders the reuse after
+/// the other receiver's read. Checked by mutation: the model still passes.
+#[test]
+fn reclaimed_block_reused_after_every_read() {
+    model(|| {
+        let (s, r) = unbounded();
+        for i in 0..3 {
+            s.send(i).unwrap();
+        }
+        let (r1, r2) = (r.clone(), r.clone());
+        let a = thread::spawn(move || r1.recv().unwrap());
+        let b = thread::spawn(move || r2.recv().unwrap());
+        s.send(3).unwrap();
+        s.send(4).unwrap();
+        let mut got = [a.join().unwrap(), b.join().unwrap()];
+        got.sort_unstable();
+        assert_eq!(got, [0, 1]);
+        drop(s);
+        assert_eq!(r.iter().collect::<Vec<_>>(), [2, 3, 4]);
     });
 }
 

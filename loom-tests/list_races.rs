@@ -1,6 +1,6 @@
 //! Loom models of list races the main list models do not reach: the first-block
-//! installation racing the last receiver's drop, and block reclamation where `destroy`
-//! marks a slot `DESTROY` before its sender has written it.
+//! installation racing the last receiver's drop, block reclamation finding a slot whose
+//! sender has not written it yet, and a deferred block retried by the next reclaimer.
 #![cfg(loom)]
 
 mod common;
@@ -31,12 +31,12 @@ fn first_block_install_races_discard() {
     });
 }
 
-/// A block (2 slots under loom) where the reader of the last slot may start destruction
-/// while the other slot is claimed by a receiver but not yet written by its sender, so
-/// `destroy` sets `DESTROY` before `WRITE` and the slot's reader finishes the walk.
-/// Three threads: sender `a`, receiver `c`, and main (sends, then receives).
+/// A block (2 slots under loom) whose last slot's reader may reclaim it while the other
+/// slot is claimed by a receiver but not yet written by its sender, so the reclaimer finds
+/// that slot unread and defers the block; `Drop` frees it. Three threads: sender `a`,
+/// receiver `c`, and main (sends, then receives).
 #[test]
-fn destroy_marks_unwritten_slot() {
+fn reclaim_finds_unwritten_slot() {
     // Bound 2: at 3 the senders' spin-waits exceed loom's branch limit.
     model_with_bound(2, || {
         let drops = Arc::new(AtomicUsize::new(0));
@@ -51,5 +51,31 @@ fn destroy_marks_unwritten_slot() {
         a.join().unwrap();
         c.join().unwrap();
         assert_eq!(drops.load(Ordering::Relaxed), 2);
+    });
+}
+
+/// A block deferred because another of its readers was still copying is retried, and freed
+/// or deferred again, by the next block's reclaimer; `Drop` frees what is left. Blocks 0 and
+/// 1 hold two messages each (2 slots under loom); a second receiver takes one message while
+/// main takes the other three, so block 0's reclaimer may find the second receiver busy,
+/// and block 1's reclaimer then takes block 0 off the deferred stack, in any order against
+/// that reader's `READ` store. Loom's cell tracking catches a read of a freed block, and its
+/// allocation tracking a block leaked or freed twice.
+#[test]
+fn deferred_block_retried_by_next_reclaimer() {
+    model(|| {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (s, r) = unbounded();
+        for _ in 0..4 {
+            s.send(Counted(drops.clone())).unwrap();
+        }
+        let r2 = r.clone();
+        let t = thread::spawn(move || drop(r2.recv().unwrap()));
+        for _ in 0..3 {
+            drop(r.recv().unwrap());
+        }
+        t.join().unwrap();
+        assert_eq!(drops.load(Ordering::Relaxed), 4);
+        drop((s, r));
     });
 }

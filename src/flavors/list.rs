@@ -35,21 +35,32 @@
 //!
 //! ## Slots and reclamation
 //!
-//! A slot's `state` has three bits: [`WRITE`] (the message is in place), [`READ`] (the
-//! receiver has moved it out), [`DESTROY`] (the block is being freed; the reader of this slot
-//! must continue freeing it). A receiver reads only after seeing `WRITE`, so it never sees a
-//! half-written message.
+//! A slot's `state` goes `0` → [`WRITE`] (the message is in place) → `WRITE |` [`READ`] (the
+//! receiver has moved it out). Each step has exactly one author, the slot's sender and then
+//! its reader, and the reader writes only after seeing `WRITE`; so both steps are plain
+//! Release stores, not read-modify-writes. A receiver reads only after seeing `WRITE`, so it
+//! never sees a half-written message.
 //!
-//! A block is freed once every one of its slots has been read, by one of its readers, never
-//! while another reader is still copying a message out:
-//! 1. The reader of the last slot starts destruction after reading its message. By then every
-//!    slot of the block has been claimed by some receiver.
-//! 2. Destruction walks the other slots in order. A slot already `READ` is done. For one that
-//!    is not, it sets `DESTROY` (`fetch_or`); if `READ` was still clear, that slot's reader is
-//!    still busy, and destruction stops: that reader will see `DESTROY` when it sets `READ`
-//!    and continue the walk from the slot after its own.
-//! 3. Whoever completes the walk frees the block. Exactly one thread does, because each
-//!    `fetch_or` on a slot decides who sees the other's bit.
+//! A block is freed once every one of its slots has been read, never while a reader is
+//! still copying a message out:
+//! 1. The reader of the block's last slot *reclaims* it after reading its message. By then
+//!    every slot of the block has been claimed by some receiver, so no thread will claim one
+//!    again, and the head has moved on to the next block.
+//! 2. Reclaiming looks at the other slots' states (Acquire loads). If every one has `READ`,
+//!    every reader is done (its `READ` store is its last access to the block), and the
+//!    block is freed.
+//! 3. Otherwise some reader is still copying (or its sender still writing). The block goes
+//!    onto the channel's *deferred* stack (a CAS push), and the readers of the remaining
+//!    slots are not told: they just store `READ` and leave. The next block's reclaimer takes
+//!    the whole stack (one swap), frees the blocks that are now fully read, and pushes the
+//!    others back. `Drop` frees whatever is still on the stack.
+//!
+//! So a reader's only reclamation work is one plain store, and only one thread per block
+//! ever decides about it: its reclaimer, or later whoever took it off the stack. (An earlier
+//! version handed the decision between readers with a `fetch_or` on every slot, two locked
+//! instructions per message; see docs/PERFORMANCE.md.) The stack is pushed one block at a
+//! time and emptied whole, so it has no ABA problem: a push links its block to whatever the
+//! top is when its CAS succeeds.
 //!
 //! "Frees" means *retires*: the block becomes the channel's `spare` if that is empty (a CAS
 //! from null), and is deallocated otherwise. A sender that needs a block takes the spare
@@ -60,8 +71,10 @@
 //! block. In a steady stream this saves an allocator round trip per block, and keeps the
 //! senders from always allocating fresh memory while the receivers' thread caches fill up.
 //!
-//! Memory held is therefore one partly used block, at most one spare, and the blocks still
-//! holding messages.
+//! Memory held is therefore one partly used block, at most one spare, the blocks still
+//! holding messages, and the deferred blocks: those whose last slot was read while a reader
+//! of another slot was still busy. A deferred block waits for the next block's reclaimer
+//! (or for `Drop`, if no more blocks are read), however soon its last reader finishes.
 //!
 //! ## Disconnection
 //!
@@ -98,14 +111,12 @@ const MARK_BIT: usize = 1;
 const WRITE: usize = 1;
 /// Slot state: the message has been read out.
 const READ: usize = 2;
-/// Slot state: the block is being destroyed; this slot's reader continues the destruction.
-const DESTROY: usize = 4;
 
 /// One message's place.
 struct Slot<T> {
     /// Initialized exactly while `state` has `WRITE` and not `READ`.
     msg: UnsafeCell<MaybeUninit<T>>,
-    /// `WRITE | READ | DESTROY` bits.
+    /// `0`, then `WRITE`, then `WRITE | READ`.
     state: AtomicUsize,
 }
 
@@ -113,7 +124,7 @@ impl<T> Slot<T> {
     /// Waits until the sender that claimed this slot has written it.
     fn wait_write(&self) {
         let backoff = Backoff::new();
-        // ORDERING: Acquire pairs with the Release `fetch_or(WRITE)` in `write`: the message
+        // ORDERING: Acquire pairs with the Release store of `WRITE` in `write`: the message
         // bytes are visible once the bit is.
         while self.state.load(Ordering::Acquire) & WRITE == 0 {
             backoff.snooze();
@@ -125,6 +136,9 @@ impl<T> Slot<T> {
 struct Block<T> {
     /// The next block, installed by the sender that claimed this block's last slot.
     next: AtomicPtr<Block<T>>,
+    /// The block below this one on the channel's deferred stack. Meaningful only while
+    /// the block is on it: a push writes it first, so a reused block needs no reset.
+    deferred_next: AtomicPtr<Block<T>>,
     slots: [Slot<T>; BLOCK_CAP],
 }
 
@@ -143,6 +157,7 @@ impl<T> Block<T> {
         // that has a meaning before reading it (the `MaybeUninit` messages need none).
         unsafe {
             ptr::addr_of_mut!((*block).next).write(AtomicPtr::new(ptr::null_mut()));
+            ptr::addr_of_mut!((*block).deferred_next).write(AtomicPtr::new(ptr::null_mut()));
             let slots = ptr::addr_of_mut!((*block).slots).cast::<Slot<T>>();
             for i in 0..BLOCK_CAP {
                 let slot = slots.add(i);
@@ -185,28 +200,26 @@ impl<T> Block<T> {
         }
     }
 
-    /// Continues the walk that frees `block`, from slot `start` on (see "Slots and
-    /// reclamation"). Returns `true` if the walk completed: the caller then owns the block
-    /// and must free (or recycle) it.
+    /// Whether every slot but the last has been read. If so, no reader of those slots will
+    /// touch the block again, and the caller (who owns the reclamation of the block and has
+    /// read the last slot, or got the block from someone who had) may free it.
     ///
     /// # Safety
-    /// The last slot of `block` has been read, and the caller is the reader of the last slot
-    /// (`start == 0`) or of slot `start - 1`, which it found marked `DESTROY`.
-    #[must_use]
-    unsafe fn destroy(block: *mut Block<T>, start: usize) -> bool {
-        // The last slot is not walked: its reader is the one who started destruction.
-        for i in start..BLOCK_CAP - 1 {
-            // SAFETY: the block is alive until this walk completes (only its completer frees it).
+    /// The caller owns the reclamation of `block` (see "Slots and reclamation"), so the
+    /// block is alive.
+    unsafe fn all_read(block: *mut Block<T>) -> bool {
+        // The last slot is not checked: its reader is the reclaimer, done before it starts.
+        for i in 0..BLOCK_CAP - 1 {
+            // SAFETY: per the contract.
             let slot = unsafe { &(*block).slots[i] };
-            // ORDERING: Acquire/AcqRel pair with the reader's AcqRel `fetch_or(READ)`: if we
-            // see READ, that reader is done with the slot; if it sees our DESTROY, it takes over.
-            if slot.state.load(Ordering::Acquire) & READ == 0
-                && slot.state.fetch_or(DESTROY, Ordering::AcqRel) & READ == 0
-            {
+            // ORDERING: Acquire pairs with the reader's Release store of `READ`: every
+            // reader's accesses to the block happen before the caller frees or reuses it.
+            // (Not Relaxed loads and one Acquire fence: ThreadSanitizer does not model
+            // fences and reports the free as a race. On x86 both are plain loads.)
+            if slot.state.load(Ordering::Acquire) & READ == 0 {
                 return false;
             }
         }
-        // Every slot is read and every reader is done: the caller is the last user.
         true
     }
 
@@ -264,6 +277,9 @@ pub(crate) struct Channel<T> {
     /// thread's allocator cache filling on one side and missing on the other (which sent
     /// the senders to fresh, page-faulting memory). Holds at most one block.
     spare: CachePadded<AtomicPtr<Block<T>>>,
+    /// The top of the deferred stack: blocks whose last slot was read while another slot's
+    /// reader was still busy, linked by `deferred_next` (see "Slots and reclamation").
+    deferred: CachePadded<AtomicPtr<Block<T>>>,
     _marker: PhantomData<T>,
 }
 
@@ -297,6 +313,7 @@ impl<T> Channel<T> {
             }),
             receivers: Registry::new(),
             spare: CachePadded::new(AtomicPtr::new(ptr::null_mut())),
+            deferred: CachePadded::new(AtomicPtr::new(ptr::null_mut())),
             _marker: PhantomData,
         }
     }
@@ -320,8 +337,8 @@ impl<T> Channel<T> {
     /// # Safety
     /// As [`Block::free`].
     unsafe fn retire(&self, block: *mut Block<T>) {
-        // ORDERING: Release publishes our (and, through the destroy walk's Acquire, every
-        // reader's) last accesses to the next owner's Acquire swap in `new_block`.
+        // ORDERING: Release publishes our (and, through the Acquire loads in `all_read`,
+        // every reader's) last accesses to the next owner's Acquire swap in `new_block`.
         if self
             .spare
             .compare_exchange(ptr::null_mut(), block, Ordering::Release, Ordering::Relaxed)
@@ -329,6 +346,63 @@ impl<T> Channel<T> {
         {
             // SAFETY: per the contract.
             unsafe { Block::free(block) };
+        }
+    }
+
+    /// Called by the reader of `block`'s last slot once it has its message: frees the block
+    /// if all its other slots are read, or defers it; and first retries the blocks deferred
+    /// earlier.
+    ///
+    /// # Safety
+    /// The caller read `block`'s last slot (so owns its reclamation) and touches the block
+    /// no more.
+    unsafe fn reclaim(&self, block: *mut Block<T>) {
+        // A plain load first: the stack is empty unless readers were preempted or slow, and
+        // an empty stack costs no write to its line. A block pushed just after this load
+        // waits for the next reclaimer.
+        if !self.deferred.load(Ordering::Relaxed).is_null() {
+            // ORDERING: Acquire pairs with the Release of each push in `defer`, making the
+            // pusher's `deferred_next` store (and its ownership) ours.
+            let mut earlier = self.deferred.swap(ptr::null_mut(), Ordering::Acquire);
+            while !earlier.is_null() {
+                // SAFETY: taking the stack made us the owner of every block on it.
+                let below = unsafe { (*earlier).deferred_next.load(Ordering::Relaxed) };
+                // SAFETY: we own the block's reclamation.
+                unsafe { self.free_or_defer(earlier) };
+                earlier = below;
+            }
+        }
+        // SAFETY: per the contract.
+        unsafe { self.free_or_defer(block) };
+    }
+
+    /// Retires `block` if every slot is read, else pushes it on the deferred stack.
+    ///
+    /// # Safety
+    /// The caller owns the reclamation of `block`, and gives it up.
+    unsafe fn free_or_defer(&self, block: *mut Block<T>) {
+        // SAFETY: we own the block's reclamation, so it is alive.
+        if unsafe { Block::all_read(block) } {
+            // SAFETY: every reader is done with it (the Acquire loads in `all_read`), and no one
+            // else can reach it: the head has left it and it is on no stack.
+            unsafe { self.retire(block) };
+        } else {
+            let mut top = self.deferred.load(Ordering::Relaxed);
+            loop {
+                // SAFETY: we own the block until the CAS below publishes it.
+                unsafe { (*block).deferred_next.store(top, Ordering::Relaxed) };
+                // ORDERING: Release publishes our `deferred_next` store (and our accesses to
+                // the block) to the Acquire swap in `reclaim` or `Drop` that takes it.
+                match self.deferred.compare_exchange_weak(
+                    top,
+                    block,
+                    Ordering::Release,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => break,
+                    Err(current) => top = current,
+                }
+            }
         }
     }
 
@@ -440,8 +514,8 @@ impl<T> Channel<T> {
             unsafe { p.write(MaybeUninit::new(msg)) }
         });
         // ORDERING: Release publishes the message to the reader's Acquire in `wait_write`.
-        // An RMW, because `DESTROY` may be set concurrently.
-        slot.state.fetch_or(WRITE, Ordering::Release);
+        // A plain store: the slot's state is ours alone until `WRITE` is in it.
+        slot.state.store(WRITE, Ordering::Release);
     }
 
     /// Sends a message; never blocks. Gives the message back if the channel is disconnected.
@@ -539,8 +613,8 @@ impl<T> Channel<T> {
         }
     }
 
-    /// Reads the message out of a slot claimed by `start_recv`, and frees the block if this
-    /// was its last unread slot.
+    /// Reads the message out of a slot claimed by `start_recv`, and reclaims the block if
+    /// this was its last slot.
     ///
     /// # Safety
     /// `token` came from `start_recv` on this channel and is used once.
@@ -555,21 +629,14 @@ impl<T> Channel<T> {
         let msg = slot.msg.with(|p| unsafe { p.read().assume_init() });
 
         if offset + 1 == BLOCK_CAP {
-            // SAFETY: we read the last slot: destruction starts with us.
-            if unsafe { Block::destroy(block, 0) } {
-                // SAFETY: the walk completed: no one else uses the block.
-                unsafe { self.retire(block) };
-            }
+            // SAFETY: we read the last slot, so its reclamation is ours, and we are done
+            // with the block.
+            unsafe { self.reclaim(block) };
         } else {
-            // ORDERING: AcqRel pairs with `destroy`'s loads and `fetch_or(DESTROY)`: Release
-            // says we are done with the slot, Acquire lets us see the walk so far.
-            if slot.state.fetch_or(READ, Ordering::AcqRel) & DESTROY != 0 {
-                // SAFETY: destruction reached our slot and handed the rest of the walk to us.
-                if unsafe { Block::destroy(block, offset + 1) } {
-                    // SAFETY: the walk completed: no one else uses the block.
-                    unsafe { self.retire(block) };
-                }
-            }
+            // ORDERING: Release pairs with the Acquire loads in `all_read`: our read of the
+            // message happens before whoever sees `READ` frees the block. A plain store:
+            // after `WRITE`, the state is ours alone. Our last access to the block.
+            slot.state.store(WRITE | READ, Ordering::Release);
         }
         msg
     }
@@ -763,6 +830,17 @@ impl<T> Channel<T> {
 
 impl<T> Drop for Channel<T> {
     fn drop(&mut self) {
+        let mut deferred = self.deferred.swap(ptr::null_mut(), Ordering::Relaxed);
+        while !deferred.is_null() {
+            // SAFETY: `&mut self`: no operation is in flight, so every reader of a deferred
+            // block has finished, and the stack's blocks are ours.
+            unsafe {
+                debug_assert!(Block::all_read(deferred));
+                let below = (*deferred).deferred_next.load(Ordering::Relaxed);
+                Block::free(deferred);
+                deferred = below;
+            }
+        }
         let spare = self.spare.swap(ptr::null_mut(), Ordering::Relaxed);
         if !spare.is_null() {
             // SAFETY: `&mut self`; the spare holds no message and nobody else points to it.
