@@ -136,7 +136,9 @@ fn block_reclaimed_while_other_consumer_reads() {
 /// acquire fence synchronize with any store that a thread ordered before it has loaded,
 /// where C++ requires the fencing thread's own load; so main's SeqCst fence in the first
 /// send (`seqcst_accesses_ordered`, nothing outside loom) already orders the reuse after
-/// the other receiver's read. Checked by mutation: the model still passes.
+/// the other receiver's read. Checked by mutation: the model still passes. Miri does catch
+/// it, in CI's seeded run of `small_concurrency::mpmc_2x2_cross_blocks` (a data race between
+/// a receiver's read of its message and the reclaimer's reuse of the block).
 #[test]
 fn reclaimed_block_reused_after_every_read() {
     model(|| {
