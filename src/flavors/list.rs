@@ -75,6 +75,9 @@
 //! holding messages, and the deferred blocks: those whose last slot was read while a reader
 //! of another slot was still busy. A deferred block waits for the next block's reclaimer
 //! (or for `Drop`, if no more blocks are read), however soon its last reader finishes.
+//! Blocks are deferred independently: a receiver stalled mid-copy (preempted, say) keeps
+//! its own block alive, not the blocks after it. So the stack holds at most one block per
+//! receive that was in progress when a later block was reclaimed.
 //!
 //! ## Disconnection
 //!
