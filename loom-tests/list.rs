@@ -102,10 +102,12 @@ fn receiver_drops_while_sending() {
 
 /// Two consumers finish a block concurrently: the one that reads the last slot reclaims
 /// the block while the other may still be copying its message out. The block is then
-/// deferred (and `Drop` frees it), or, if the other reader is done, it becomes the spare,
-/// which main's next sends reuse and write into. No slot is read after the block is freed
-/// (loom's cell tracking), and the block is freed exactly once (loom's allocation tracking
-/// reports a leak or a double free).
+/// deferred (and freed when the receivers are gone), or, if the other reader is done,
+/// retired. The block is freed exactly once (loom's allocation tracking reports a leak or a
+/// double free). Loom does not see a read of freed memory (its `dealloc` checks only leaks
+/// and double frees), so an early free is caught only where the block is then reused and
+/// written: `reclaimed_block_reused_after_every_read` and
+/// `reuse_written_by_another_sender`.
 #[test]
 fn block_reclaimed_while_other_consumer_reads() {
     model(|| {
@@ -130,15 +132,14 @@ fn block_reclaimed_while_other_consumer_reads() {
 /// has stored `READ`, makes it the spare. Main then sends on: claiming position 4 (block
 /// 1's last slot) takes the spare as block 2, and position 6 writes into its slot 0, which
 /// must happen after the other receiver's read of that cell (loom's cell tracking; it fails
-/// if a reader stores `READ` before copying its message out).
+/// if a reader stores `READ` before copying its message out, or if `all_read` always says
+/// yes).
 ///
 /// What it cannot catch: weakening the Acquire loads in `all_read` to Relaxed. Loom lets an
 /// acquire fence synchronize with any store that a thread ordered before it has loaded,
 /// where C++ requires the fencing thread's own load; so main's SeqCst fence in the first
 /// send (`seqcst_accesses_ordered`, nothing outside loom) already orders the reuse after
-/// the other receiver's read. Checked by mutation: the model still passes. Miri does catch
-/// it, in CI's seeded run of `small_concurrency::mpmc_2x2_cross_blocks` (a data race between
-/// a receiver's read of its message and the reclaimer's reuse of the block).
+/// the other receiver's read. The next model avoids that fence.
 #[test]
 fn reclaimed_block_reused_after_every_read() {
     model(|| {
@@ -183,5 +184,35 @@ fn retired_block_reused_by_sender() {
         reader.join().unwrap();
         drop(s);
         assert_eq!(r.iter().collect::<Vec<_>>(), [2, 3, 4]);
+    });
+}
+
+/// As above, but the thread that takes the spare and the thread that writes into the reused
+/// block differ, and the writer runs no fence between synchronizing with the taker (through
+/// the tail index) and writing. So the write is ordered after the other receiver's read of
+/// the cell only through `all_read`'s Acquire loads: with Relaxed loads there it fails
+/// (checked by mutation; Miri's seeded run of `small_concurrency` catches that too).
+/// Thread `a` and main receive (one of them reclaims block 0), then main sends position 4,
+/// taking the spare as block 2, while sender `w` may claim position 6 and write slot 0 of
+/// the reused block.
+#[test]
+fn reuse_written_by_another_sender() {
+    model(|| {
+        let (s, r) = unbounded();
+        for i in 0..3 {
+            s.send(i).unwrap(); // positions 0, 1 (block 0) and 3 (block 1)
+        }
+        let (r1, s1) = (r.clone(), s.clone());
+        let a = thread::spawn(move || r1.recv().unwrap());
+        let w = thread::spawn(move || s1.send(10).unwrap());
+        let mine = r.recv().unwrap();
+        s.send(11).unwrap();
+        let theirs = a.join().unwrap();
+        w.join().unwrap();
+        let mut got = [mine, theirs];
+        got.sort_unstable();
+        assert_eq!(got, [0, 1]);
+        drop(s);
+        assert_eq!(r.iter().count(), 3);
     });
 }

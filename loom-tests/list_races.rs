@@ -54,13 +54,19 @@ fn reclaim_finds_unwritten_slot() {
     });
 }
 
-/// A block deferred because another of its readers was still copying is retried, and freed
-/// or deferred again, by the next block's reclaimer; `Drop` frees what is left. Blocks 0 and
-/// 1 hold two messages each (2 slots under loom); a second receiver takes one message while
-/// main takes the other three, so block 0's reclaimer may find the second receiver busy,
-/// and block 1's reclaimer then takes block 0 off the deferred stack, in any order against
-/// that reader's `READ` store. Loom's cell tracking catches a read of a freed block, and its
-/// allocation tracking a block leaked or freed twice.
+/// A block deferred because another of its readers was still copying is retried by the
+/// next reclaimer; the last receiver's drop frees what is left. Blocks 0 and 1 hold two
+/// messages each (2 slots under loom); a second receiver takes one message while main
+/// takes the other three, so block 0's reclaimer may find the second receiver busy, and
+/// block 1's reclaimer then takes block 0 off the deferred stack and frees it. Loom's
+/// allocation tracking catches a block leaked (the model fails if the retry drops the
+/// blocks it took) or freed twice.
+///
+/// What it does not reach (counted by a reviewer at bounds 3 to 6): a retry that finds the
+/// block still unread and pushes it back, because loom always runs the second receiver's
+/// `READ` store before main's retry. A model that holds that reader in `wait_write`, behind
+/// a sender that has claimed its slot but not written it, does reach it, but took about
+/// 640 s at bound 2, too long for CI.
 #[test]
 fn deferred_block_retried_by_next_reclaimer() {
     model(|| {

@@ -51,9 +51,11 @@
 //!    block is freed.
 //! 3. Otherwise some reader is still copying (or its sender still writing). The block goes
 //!    onto the channel's *deferred* stack (a CAS push), and the readers of the remaining
-//!    slots are not told: they just store `READ` and leave. The next block's reclaimer takes
-//!    the whole stack (one swap), frees the blocks that are now fully read, and pushes the
-//!    others back. `Drop` frees whatever is still on the stack.
+//!    slots are not told: they just store `READ` and leave. A later reclaimer (the first
+//!    whose look at the stack finds it non-empty) takes the whole stack (one swap), frees
+//!    the blocks that are now fully read, and pushes the others back. The last receiver's
+//!    drop frees whatever is still on the stack (every receive has finished by then), and
+//!    so does `Drop`.
 //!
 //! So a reader's only reclamation work is one plain store, and only one thread per block
 //! ever decides about it: its reclaimer, or later whoever took it off the stack. (An earlier
@@ -73,8 +75,9 @@
 //!
 //! Memory held is therefore one partly used block, at most one spare, the blocks still
 //! holding messages, and the deferred blocks: those whose last slot was read while a reader
-//! of another slot was still busy. A deferred block waits for the next block's reclaimer
-//! (or for `Drop`, if no more blocks are read), however soon its last reader finishes.
+//! of another slot was still busy. A deferred block waits for a later reclaimer (or for the
+//! last receiver to leave, if no more blocks are read), however soon its last reader
+//! finishes.
 //! Blocks are deferred independently: a receiver stalled mid-copy (preempted, say) keeps
 //! its own block alive, not the blocks after it. So the stack holds at most one block per
 //! receive that was in progress when a later block was reclaimed.
@@ -117,7 +120,9 @@ const READ: usize = 2;
 
 /// One message's place.
 struct Slot<T> {
-    /// Initialized exactly while `state` has `WRITE` and not `READ`.
+    /// Initialized from the sender's `WRITE` store until the reader moves it out. The
+    /// reader then stores `READ`, except in a block's last slot (its reader reclaims the
+    /// block instead) and in the drains at disconnection and drop, which free the block.
     msg: UnsafeCell<MaybeUninit<T>>,
     /// `0`, then `WRITE`, then `WRITE | READ`.
     state: AtomicUsize,
@@ -323,8 +328,10 @@ impl<T> Channel<T> {
 
     /// A block ready to install: the spare one if there is one, else a new one.
     fn new_block(&self) -> *mut Block<T> {
-        // ORDERING: Acquire pairs with the Release in `retire`: the last reader's accesses
-        // to the block happen before our reuse.
+        // ORDERING: Acquire pairs with the Release in `retire`: every reader's accesses to
+        // the block happen before our reuse (they were ordered before the retiring thread
+        // by its Acquire loads in `all_read`, and, for a block that was deferred, by the
+        // stack's Release push and Acquire take).
         let block = self.spare.swap(ptr::null_mut(), Ordering::Acquire);
         if block.is_null() {
             Block::alloc()
@@ -364,7 +371,7 @@ impl<T> Channel<T> {
         // an empty stack costs no write to its line. A block pushed just after this load
         // waits for the next reclaimer.
         if !self.deferred.load(Ordering::Relaxed).is_null() {
-            // ORDERING: Acquire pairs with the Release of each push in `defer`, making the
+            // ORDERING: Acquire pairs with the Release of each push in `free_or_defer`, making the
             // pusher's `deferred_next` store (and its ownership) ours.
             let mut earlier = self.deferred.swap(ptr::null_mut(), Ordering::Acquire);
             while !earlier.is_null() {
@@ -715,11 +722,36 @@ impl<T> Channel<T> {
     }
 
     /// Called when the last receiver leaves: marks the tail so senders fail from now on,
-    /// and drops every message queued (waiting for claimed sends to finish writing).
+    /// drops every message queued (waiting for claimed sends to finish writing), and frees
+    /// the deferred blocks, which no reclaimer will look at again.
     pub(crate) fn disconnect_receivers(&self) {
         let tail = self.tail.index.fetch_or(MARK_BIT, Ordering::SeqCst);
         if tail & MARK_BIT == 0 {
             self.discard_all_messages();
+            // SAFETY: the last receiver is leaving, so every receive has finished; the
+            // receiver count's AcqRel decrements order them all before this point.
+            unsafe { self.free_deferred() };
+        }
+    }
+
+    /// Frees every block on the deferred stack.
+    ///
+    /// # Safety
+    /// No receive is in progress or can start, and every receive that finished happens
+    /// before this call.
+    unsafe fn free_deferred(&self) {
+        // ORDERING: Acquire pairs with the Release of each push in `free_or_defer`.
+        let mut block = self.deferred.swap(ptr::null_mut(), Ordering::Acquire);
+        while !block.is_null() {
+            // SAFETY: taking the stack made its blocks ours; per the contract their readers
+            // are all done. Every claimed slot was read: nothing between a receive's claim
+            // and its read can panic.
+            unsafe {
+                debug_assert!(Block::all_read(block));
+                let below = (*block).deferred_next.load(Ordering::Relaxed);
+                Block::free(block);
+                block = below;
+            }
         }
     }
 
@@ -833,17 +865,8 @@ impl<T> Channel<T> {
 
 impl<T> Drop for Channel<T> {
     fn drop(&mut self) {
-        let mut deferred = self.deferred.swap(ptr::null_mut(), Ordering::Relaxed);
-        while !deferred.is_null() {
-            // SAFETY: `&mut self`: no operation is in flight, so every reader of a deferred
-            // block has finished, and the stack's blocks are ours.
-            unsafe {
-                debug_assert!(Block::all_read(deferred));
-                let below = (*deferred).deferred_next.load(Ordering::Relaxed);
-                Block::free(deferred);
-                deferred = below;
-            }
-        }
+        // SAFETY: `&mut self`: no operation is in flight.
+        unsafe { self.free_deferred() };
         let spare = self.spare.swap(ptr::null_mut(), Ordering::Relaxed);
         if !spare.is_null() {
             // SAFETY: `&mut self`; the spare holds no message and nobody else points to it.
