@@ -402,7 +402,8 @@ impl<T> Channel<T> {
                 // SAFETY: we own the block until the CAS below publishes it.
                 unsafe { (*block).deferred_next.store(top, Ordering::Relaxed) };
                 // ORDERING: Release publishes our `deferred_next` store (and our accesses to
-                // the block) to the Acquire swap in `reclaim` or `Drop` that takes it.
+                // the block) to the Acquire swap in `reclaim` or `free_deferred` that takes
+                // it.
                 match self.deferred.compare_exchange_weak(
                     top,
                     block,
