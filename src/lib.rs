@@ -72,7 +72,7 @@ pub use crate::error::{
 #[cfg(loom)]
 #[doc(hidden)]
 pub mod __loom {
-    pub use crate::waiter::{block_on, Deadline, Registry, Waiter};
+    pub use crate::waiter::{block_on, Deadline, Look, Registry, Waiter};
 }
 
 /// The README's examples, compiled and run as doctests (not in a loom build).

@@ -149,6 +149,24 @@ pub(crate) enum Completion {
     Handed,
 }
 
+/// How closely an attempt of [`block_on`] must look at the channel.
+///
+/// A flavor may answer a [`Quick`](Look::Quick) attempt with "wait" as soon as its own
+/// slot shows nothing for it, without reading the other side's index to tell an empty
+/// (full) channel from an operation in flight or a disconnection: the caller only spins one
+/// more step and looks again. An [`Exact`](Look::Exact) attempt must decide: `block_on`
+/// makes one before every park (the re-check) and before reporting a timeout, so a quick
+/// "wait" never puts a thread to sleep nor ends an operation. (Reading the other side's
+/// index while spinning pulls its cache line away from that side's next claim: see the
+/// bounded flavor's "Quick looks".)
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Look {
+    /// While spinning: "wait" may just mean "nothing here yet".
+    Quick,
+    /// Before parking or giving up: "wait" must mean the operation cannot proceed now.
+    Exact,
+}
+
 /// When a blocking operation gives up.
 #[derive(Clone, Copy, Debug)]
 pub enum Deadline {
@@ -638,17 +656,20 @@ impl Drop for Registry {
 /// registration, a re-check, and parking. Returns `None` if the deadline passes first.
 ///
 /// `attempt` must return `Some` once the operation completed or can never complete
-/// (disconnection), and `None` when it should wait for a notification on `registry`.
+/// (disconnection), and `None` when it should wait for a notification on `registry`; given
+/// [`Look::Quick`] it may also return `None` when it only did not look far enough to tell.
+/// The re-check before parking and the attempt before reporting a timeout are
+/// [`Look::Exact`]; every other attempt is quick.
 #[inline]
 pub fn block_on<R>(
     registry: &Registry,
     deadline: Deadline,
-    mut attempt: impl FnMut() -> Option<R>,
+    mut attempt: impl FnMut(Look) -> Option<R>,
 ) -> Option<R> {
     // The first attempt stays in the caller, inlined with the flavor's claim code; only an
     // operation that has to wait pays for a call. (perf: with the attempt behind a call,
     // most of `block_on`'s samples sat on the store of its returned value.)
-    if let Some(done) = attempt() {
+    if let Some(done) = attempt(Look::Quick) {
         return Some(done);
     }
     wait_on(registry, deadline, attempt)
@@ -709,18 +730,19 @@ pub(crate) fn wait_registered(
 fn wait_on<R>(
     registry: &Registry,
     deadline: Deadline,
-    mut attempt: impl FnMut() -> Option<R>,
+    mut attempt: impl FnMut(Look) -> Option<R>,
 ) -> Option<R> {
     let mut spin = registry.spin.start();
     loop {
-        if let Some(done) = attempt() {
+        if let Some(done) = attempt(Look::Quick) {
             spin.done();
             return Some(done);
         }
         // Checked before spinning, so that an expired deadline (a zero timeout, a deadline
-        // in the past) costs one attempt, not a whole spin phase.
+        // in the past) costs two attempts, not a whole spin phase. The exact one decides
+        // between a timeout and a disconnection the quick one may not have seen.
         if deadline.expired() {
-            return None;
+            return attempt(Look::Exact);
         }
         if spin.snooze() {
             continue;
@@ -730,8 +752,9 @@ fn wait_on<R>(
         let waiter = Waiter::current();
         registry.register(&waiter, FIRST_OP);
         // The re-check: after `register`'s fence, either we see the other side's change or
-        // it sees us registered (module notes).
-        if let Some(done) = attempt() {
+        // it sees us registered (module notes). Exact: only a look that reads the other
+        // side's state takes part in that handshake.
+        if let Some(done) = attempt(Look::Exact) {
             let selected = waiter.abort().is_err();
             registry.leave(selected);
             if selected {
@@ -752,7 +775,7 @@ fn wait_on<R>(
         if !selected {
             // Timed out. A last attempt, so that a message that arrived right at the
             // deadline is not left behind.
-            return attempt();
+            return attempt(Look::Exact);
         }
     }
 }

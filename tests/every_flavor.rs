@@ -53,6 +53,37 @@ fn blocked_recv_woken_by_last_sender_drop() {
     }
 }
 
+/// A deadline that has already passed still reports a disconnection, not a timeout: the
+/// attempt that gives up must look at the whole channel (the bounded flavor's quick looks
+/// at a slot do not see the senders' mark on the tail).
+#[test]
+fn expired_deadline_reports_disconnection() {
+    for flavor in ALL {
+        let (tx, rx) = flavor.make::<u32>();
+        drop(tx);
+        assert_eq!(
+            rx.recv_timeout(Duration::ZERO),
+            Err(RecvTimeoutError::Disconnected),
+            "{flavor:?}"
+        );
+        assert_eq!(
+            rx.recv_deadline(Instant::now()),
+            Err(RecvTimeoutError::Disconnected),
+            "{flavor:?}"
+        );
+    }
+    for flavor in BOUNDED {
+        let (tx, rx) = flavor.make::<u32>();
+        fill(flavor, &tx, || 0);
+        drop(rx);
+        assert_eq!(
+            tx.send_timeout(7, Duration::ZERO),
+            Err(SendTimeoutError::Disconnected(7)),
+            "{flavor:?}"
+        );
+    }
+}
+
 #[test]
 fn many_blocked_receivers_woken_by_last_sender_drop() {
     for flavor in ALL {

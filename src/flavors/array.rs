@@ -40,6 +40,25 @@
 //! receiver after publishing, a receive wakes one sender after freeing a slot. The claim CAS
 //! on the tail (head) is the SeqCst RMW the wake-up handshake of `waiter.rs` relies on.
 //!
+//! ## Quick looks
+//!
+//! A blocking send's attempts, while it spins, only look at its slot: a slot that still holds
+//! last lap's message is reported as `Wait` at once, without reading the head to tell a full
+//! ring from a receive in flight on that slot. A blocking receive's attempts do the same
+//! with a slot that holds no message for them, without reading the tail (`Look::Quick`,
+//! waiter.rs). Such a `Wait` only makes the caller spin a step and look again. The exact
+//! look, which reads the other side's index, is made by `try_*`, by the re-check after
+//! registering (the only look the wake-up handshake relies on), and before reporting a
+//! timeout. So a quick look never makes a thread park nor ends an operation; what it misses
+//! is seen at most one spin phase later. That includes a disconnection of the senders, whose
+//! mark is on the tail: a receiver waiting on an empty ring notices it at its exact re-check.
+//!
+//! The reason is the other side's cache line. A sender spinning on a full ring that reads
+//! the head on every look keeps a shared copy of the receivers' line, so each receive's head
+//! CAS must first take that line back; the same holds for a waiting receiver and the tail.
+//! With one slot that is on the critical path of every message, both ways: quick looks took
+//! spsc bounded(1) from about 260 to about 115 ns per message (docs/PERFORMANCE.md, entry 24).
+//!
 //! ## Completing a parked send
 //!
 //! A sender that finds the ring full spins briefly on the ring (pause steps only), then
@@ -69,7 +88,7 @@ use crate::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendErro
 use crate::flavors::drop_resuming;
 use crate::sync::{AtomicUsize, Backoff, Ordering, UnsafeCell};
 use crate::waiter::{
-    block_on, wait_registered, Completion, Deadline, Registry, Waiter, COMPLETED, FIRST_OP,
+    block_on, wait_registered, Completion, Deadline, Look, Registry, Waiter, COMPLETED, FIRST_OP,
 };
 
 /// One place in the ring.
@@ -173,9 +192,10 @@ impl<T> Channel<T> {
         }
     }
 
-    /// Claims a slot to send into.
+    /// Claims a slot to send into. A quick `look` reports a slot still holding last lap's
+    /// message as `Wait` without reading the head ("Quick looks").
     #[inline]
-    fn start_send(&self) -> Result<Token, Busy> {
+    fn start_send(&self, look: Look) -> Result<Token, Busy> {
         let backoff = Backoff::new();
         let mut tail = self.tail.load(Ordering::Relaxed);
         loop {
@@ -216,6 +236,9 @@ impl<T> Channel<T> {
                 // a receiver is copying that message out: wait for it rather than park,
                 // because our re-check after registering must have seen the head move
                 // (waiter.rs: the handshake rests on the head's SeqCst RMW).
+                if look == Look::Quick {
+                    return Err(Busy::Wait);
+                }
                 let head = self.head.load(Ordering::SeqCst);
                 if head.wrapping_add(self.one_lap) == tail {
                     return Err(Busy::Wait);
@@ -245,9 +268,10 @@ impl<T> Channel<T> {
         slot.stamp.store(token.stamp, Ordering::Release);
     }
 
-    /// Claims a slot to receive from.
+    /// Claims a slot to receive from. A quick `look` reports a slot without a message for us
+    /// as `Wait` without reading the tail, so it sees no disconnection ("Quick looks").
     #[inline]
-    fn start_recv(&self) -> Result<Token, Busy> {
+    fn start_recv(&self, look: Look) -> Result<Token, Busy> {
         let backoff = Backoff::new();
         let mut head = self.head.load(Ordering::Relaxed);
         loop {
@@ -282,6 +306,9 @@ impl<T> Channel<T> {
                 // copying out). Empty if the tail is here too. If not, a sender has claimed
                 // the position and is writing: wait for it rather than park, because our
                 // re-check after registering has seen the tail move (waiter.rs).
+                if look == Look::Quick {
+                    return Err(Busy::Wait);
+                }
                 let tail = self.tail.load(Ordering::SeqCst);
                 if tail & !self.mark_bit == head {
                     return Err(if tail & self.mark_bit != 0 {
@@ -349,7 +376,7 @@ impl<T> Channel<T> {
     /// Sends without blocking.
     #[inline]
     pub(crate) fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
-        match self.start_send() {
+        match self.start_send(Look::Exact) {
             Ok(token) => {
                 self.finish_send(token, msg);
                 Ok(())
@@ -362,7 +389,7 @@ impl<T> Channel<T> {
     /// Sends, parking while the channel is full, until `deadline`.
     #[inline]
     pub(crate) fn send(&self, msg: T, deadline: Deadline) -> Result<(), SendTimeoutError<T>> {
-        match self.start_send() {
+        match self.start_send(Look::Quick) {
             Ok(token) => {
                 self.finish_send(token, msg);
                 Ok(())
@@ -377,8 +404,9 @@ impl<T> Channel<T> {
     #[inline(never)]
     fn send_waiting(&self, mut msg: T, deadline: Deadline) -> Result<(), SendTimeoutError<T>> {
         let mut spin = self.senders.spin.start();
+        let mut look = Look::Quick;
         loop {
-            match self.start_send() {
+            match self.start_send(look) {
                 Ok(token) => {
                     spin.done();
                     self.finish_send(token, msg);
@@ -388,7 +416,12 @@ impl<T> Channel<T> {
                 Err(Busy::Wait) => {}
             }
             if deadline.expired() {
-                return Err(SendTimeoutError::Timeout(msg));
+                // Only an exact look may report the timeout ("Quick looks").
+                if look == Look::Exact {
+                    return Err(SendTimeoutError::Timeout(msg));
+                }
+                look = Look::Exact;
+                continue;
             }
             // Spin on the channel only while a receiver running on another core may free a
             // slot any moment; after that, yield with the message already offered, so that a
@@ -462,7 +495,7 @@ impl<T> Channel<T> {
     /// `packet` is the `UnsafeCell<MaybeUninit<T>>` a sender of this channel registered in
     /// `send_waiting`, and the caller claimed its wait.
     unsafe fn complete_parked_send(&self, packet: *mut ()) -> Completion {
-        let Ok(token) = self.start_send() else {
+        let Ok(token) = self.start_send(Look::Exact) else {
             return Completion::Failed;
         };
         let packet = packet.cast::<UnsafeCell<MaybeUninit<T>>>().cast_const();
@@ -478,7 +511,7 @@ impl<T> Channel<T> {
     /// Receives without blocking.
     #[inline]
     pub(crate) fn try_recv(&self) -> Result<T, TryRecvError> {
-        match self.start_recv() {
+        match self.start_recv(Look::Exact) {
             Ok(token) => Ok(self.finish_recv(token)),
             Err(Busy::Wait) => Err(TryRecvError::Empty),
             Err(Busy::Disconnected) => Err(TryRecvError::Disconnected),
@@ -488,10 +521,12 @@ impl<T> Channel<T> {
     /// Receives, parking while the channel is empty, until `deadline`.
     #[inline]
     pub(crate) fn recv(&self, deadline: Deadline) -> Result<T, RecvTimeoutError> {
-        let claimed = block_on(&self.receivers, deadline, || match self.start_recv() {
-            Ok(token) => Some(Ok(token)),
-            Err(Busy::Disconnected) => Some(Err(())),
-            Err(Busy::Wait) => None,
+        let claimed = block_on(&self.receivers, deadline, |look| {
+            match self.start_recv(look) {
+                Ok(token) => Some(Ok(token)),
+                Err(Busy::Disconnected) => Some(Err(())),
+                Err(Busy::Wait) => None,
+            }
         });
         match claimed {
             Some(Ok(token)) => Ok(self.finish_recv(token)),

@@ -669,7 +669,9 @@ impl<T> Channel<T> {
         // The attempt only claims; the message is read once, straight into our return value.
         // (Returning it through the attempt's `Option<Result<..>>` cost three extra copies
         // of the message per receive: callgrind, 256-byte messages.)
-        let claimed = block_on(&self.receivers, deadline, || match self.start_recv() {
+        // Every attempt looks exactly (`Look`): the claim does not read the slot, so only the
+        // tail can say whether there is a message to claim.
+        let claimed = block_on(&self.receivers, deadline, |_| match self.start_recv() {
             Claim::Ready(token) => Some(Ok(token)),
             Claim::Disconnected => Some(Err(RecvTimeoutError::Disconnected)),
             Claim::Empty => None,

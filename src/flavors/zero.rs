@@ -529,7 +529,8 @@ impl<T> Channel<T> {
 
     pub(crate) fn recv(&self, deadline: Deadline) -> Result<T, RecvTimeoutError> {
         loop {
-            let step = block_on(&self.receivers, deadline, || match self.recv_step() {
+            // Every attempt looks exactly (`Look`).
+            let step = block_on(&self.receivers, deadline, |_| match self.recv_step() {
                 Step::Wait => None,
                 step => Some(step),
             });
