@@ -1,4 +1,17 @@
 //! Shared by the loom models: the model runner with CI's default preemption bound.
+//!
+//! # Late unparks
+//!
+//! A notifier may unpark a waiter's thread after that thread has stopped waiting: the waiter
+//! found its operation ready on its re-check while the notifier was selecting it. With std
+//! that is a stray wake-up, which `park` allows for. Loom 0.7.3 mishandles one case: an
+//! `unpark` that reaches a thread blocked in `JoinHandle::join` wakes it from the join, and
+//! loom then fails its own assertion `state.notified` (rt/notify.rs:122). Three loom threads
+//! and no panama code reproduce it: one unparks main while main joins another. So in a
+//! model where a thread both waits on a channel and later joins, that assertion is not a
+//! bug in the model's subject. Such models leave threads unjoined instead: loom runs every
+//! spawned thread to its end anyway, fails the model if one panics, and reports a deadlock
+//! if one never finishes (checked with a throwaway model).
 
 /// Runs `f` under loom. `LOOM_MAX_PREEMPTIONS` wins if set; otherwise the bound is 3, so
 /// that the plain `RUSTFLAGS="--cfg loom" cargo test` finishes in bounded time.

@@ -739,8 +739,8 @@ fn wait_on<R>(
             return Some(done);
         }
         // Checked before spinning, so that an expired deadline (a zero timeout, a deadline
-        // in the past) costs two attempts, not a whole spin phase. The exact one decides
-        // between a timeout and a disconnection the quick one may not have seen.
+        // in the past) costs a few attempts, not a whole spin phase. The exact one decides
+        // between a timeout and a disconnection the quick ones may not have seen.
         if deadline.expired() {
             return attempt(Look::Exact);
         }

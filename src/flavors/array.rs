@@ -42,16 +42,23 @@
 //!
 //! ## Quick looks
 //!
-//! A blocking send's attempts, while it spins, only look at its slot: a slot that still holds
-//! last lap's message is reported as `Wait` at once, without reading the head to tell a full
-//! ring from a receive in flight on that slot. A blocking receive's attempts do the same
-//! with a slot that holds no message for them, without reading the tail (`Look::Quick`,
-//! waiter.rs). Such a `Wait` only makes the caller spin a step and look again. The exact
-//! look, which reads the other side's index, is made by `try_*`, by the re-check after
-//! registering (the only look the wake-up handshake relies on), and before reporting a
-//! timeout. So a quick look never makes a thread park nor ends an operation; what it misses
-//! is seen at most one spin phase later. That includes a disconnection of the senders, whose
-//! mark is on the tail: a receiver waiting on an empty ring notices it at its exact re-check.
+//! A blocking send's attempts during its pause steps only look at its slot: a slot that
+//! still holds last lap's message is reported as `Wait` at once, without reading the head to
+//! tell a full ring from a receive in flight on that slot. A blocking receive's attempts
+//! while it spins do the same with a slot that holds no message for them, without reading
+//! the tail (`Look::Quick`, waiter.rs). Such a `Wait` only makes the caller spin a step and
+//! look again. The exact look, which reads the other side's index and waits out an
+//! operation in flight on the slot, is made by `try_*`, by the look before reporting a
+//! timeout, by a receive's re-check after registering (the look the wake-up handshake
+//! relies on; a sender's re-check, `send_would_wait`, reads the head too), and by a send
+//! once its pause steps are over, before it registers. That last one matters: a receive in
+//! flight looks like `Wait` to a quick look but like room to `send_would_wait`, so a sender
+//! with only quick looks would register and withdraw over and over until it finished.
+//!
+//! So a quick look never makes a thread park nor ends an operation, and each spin phase
+//! ends in an exact look. That includes a disconnection of the senders, whose mark is on
+//! the tail: a receiver waiting on an empty ring notices it at its re-check, after its spin
+//! phase, instead of on its first attempt.
 //!
 //! The reason is the other side's cache line. A sender spinning on a full ring that reads
 //! the head on every look keeps a shared copy of the receivers' line, so each receive's head
@@ -429,6 +436,13 @@ impl<T> Channel<T> {
             if spin.pause() {
                 continue;
             }
+            // One exact look before registering: it waits out a receive in flight on our
+            // slot, which a quick look reports as `Wait` and the re-check below as room, so
+            // that quick looks alone would register and withdraw until that receive is done.
+            if look == Look::Quick {
+                look = Look::Exact;
+                continue;
+            }
 
             let packet = UnsafeCell::new(MaybeUninit::new(msg));
             let waiter = Waiter::current();
@@ -458,9 +472,11 @@ impl<T> Channel<T> {
             // SAFETY: the wait is decided and nobody completed it, so no receiver took the
             // message: it is still in the packet, and ours again.
             msg = packet.with(|p| unsafe { p.read().assume_init() });
-            // Woken, withdrawn or timed out: the loop tries again, and after a timeout that
-            // attempt is the last one before reporting it (so room made right at the
-            // deadline is not left unused).
+            // Woken, withdrawn or timed out: the loop tries again, and after a timeout those
+            // attempts (a quick one, then an exact one) are the last before reporting it (so
+            // room made right at the deadline is not left unused). `wait_registered` began a new spin phase, whose
+            // pause steps look quickly again.
+            look = Look::Quick;
         }
     }
 
