@@ -474,8 +474,8 @@ impl<T> Channel<T> {
             msg = packet.with(|p| unsafe { p.read().assume_init() });
             // Woken, withdrawn or timed out: the loop tries again, and after a timeout those
             // attempts (a quick one, then an exact one) are the last before reporting it (so
-            // room made right at the deadline is not left unused). `wait_registered` began a new spin phase, whose
-            // pause steps look quickly again.
+            // room made right at the deadline is not left unused). `wait_registered` began
+            // a new spin phase, whose pause steps look quickly again.
             look = Look::Quick;
         }
     }
