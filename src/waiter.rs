@@ -107,8 +107,13 @@
 //!
 //! When nobody waits a notifier pays one load of a line nobody writes: no registry traffic,
 //! and no fence (on x86 a SeqCst load is a plain load). Loom models SeqCst accesses as
-//! acquire/release, so the loom build puts a fence between `C` and `L`
-//! ([`seqcst_accesses_ordered`]); the model then checks the same ordering.
+//! acquire/release, so the loom build puts a SeqCst fence right after `C`, in the flavor's
+//! code ([`seqcst_accesses_ordered`]); the model then checks the same ordering. The fence
+//! sits next to `C` and not before `L`, because there it would also order the writes that
+//! follow `C` (a bounded send's stamp store) before `L`, which C++ does not promise: with
+//! the fence before `L`, a sender's re-check that read only the stamp, not the head that
+//! `C` moved, passed every model; with it after `C`, loom finds its lost wake-up in a
+//! second.
 //!
 //! [`seqcst_accesses_ordered`]: crate::sync::seqcst_accesses_ordered
 
@@ -474,7 +479,7 @@ impl Registry {
     fn notify(&self, complete: Option<&dyn Fn(*mut ()) -> Completion>) {
         // ORDERING: the notifier's half of the Dekker pair (module notes): the caller's
         // change included a SeqCst RMW, and this SeqCst load follows it in the total order.
-        crate::sync::seqcst_accesses_ordered();
+        // (Under loom the caller put a fence right after that RMW: module notes.)
         if self.waiters.load(Ordering::SeqCst) != 0 {
             self.notify_one_slow(complete);
         }

@@ -93,7 +93,7 @@ use crossbeam_utils::CachePadded;
 
 use crate::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use crate::flavors::drop_resuming;
-use crate::sync::{AtomicUsize, Backoff, Ordering, UnsafeCell};
+use crate::sync::{seqcst_accesses_ordered, AtomicUsize, Backoff, Ordering, UnsafeCell};
 use crate::waiter::{
     block_on, wait_registered, Completion, Deadline, Look, Registry, Waiter, COMPLETED, FIRST_OP,
 };
@@ -225,10 +225,12 @@ impl<T> Channel<T> {
                     Ordering::Relaxed,
                 ) {
                     Ok(_) => {
+                        // Under loom, the claim's place in the SeqCst order (waiter.rs).
+                        seqcst_accesses_ordered();
                         return Ok(Token {
                             index,
                             stamp: tail + 1,
-                        })
+                        });
                     }
                     Err(current) => {
                         tail = current;
@@ -298,10 +300,12 @@ impl<T> Channel<T> {
                     Ordering::Relaxed,
                 ) {
                     Ok(_) => {
+                        // Under loom, the claim's place in the SeqCst order (waiter.rs).
+                        seqcst_accesses_ordered();
                         return Ok(Token {
                             index,
                             stamp: head.wrapping_add(self.one_lap),
-                        })
+                        });
                     }
                     Err(current) => {
                         head = current;

@@ -100,7 +100,9 @@ use crossbeam_utils::CachePadded;
 use crate::error::{RecvTimeoutError, TryRecvError};
 use crate::flavors::drop_resuming;
 use crate::sync::alloc::{alloc, dealloc, handle_alloc_error, Layout};
-use crate::sync::{AtomicPtr, AtomicUsize, Backoff, Ordering, UnsafeCell, IS_LOOM};
+use crate::sync::{
+    seqcst_accesses_ordered, AtomicPtr, AtomicUsize, Backoff, Ordering, UnsafeCell, IS_LOOM,
+};
 use crate::waiter::{block_on, Deadline, Registry};
 
 /// Positions per lap: one block of slots plus the sentinel. Tiny under loom so that models
@@ -482,6 +484,8 @@ impl<T> Channel<T> {
                 Ordering::Acquire,
             ) {
                 Ok(_) => {
+                    // Under loom, the claim's place in the SeqCst order (waiter.rs).
+                    seqcst_accesses_ordered();
                     if offset + 1 == BLOCK_CAP {
                         // We claimed the last slot: install the next block. Nobody else can
                         // move the tail while it sits on the sentinel.

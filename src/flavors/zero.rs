@@ -233,6 +233,9 @@ impl<T> Channel<T> {
             .compare_exchange(tagged, ptr::null_mut(), Ordering::SeqCst, Ordering::Relaxed)
             .is_ok();
         if claimed {
+            // Under loom, the claim's place in the SeqCst order (waiter.rs, "No lost
+            // wake-up"): before the notifications below, and the sender's in `send`.
+            seqcst_accesses_ordered();
             if is_request(tagged) {
                 self.receivers.notify_one();
             } else {
