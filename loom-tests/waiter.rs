@@ -55,7 +55,10 @@ impl Chan {
     }
 
     fn give(&self) {
-        self.tokens.fetch_add(1, Ordering::Release);
+        // As a flavor's claim: a SeqCst RMW, then (loom only, as `seqcst_accesses_ordered`
+        // after each claim CAS) the fence that gives it its place in the SeqCst order.
+        self.tokens.fetch_add(1, Ordering::SeqCst);
+        loom::sync::atomic::fence(Ordering::SeqCst);
         self.registry.notify_one();
     }
 
