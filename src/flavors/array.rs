@@ -244,7 +244,8 @@ impl<T> Channel<T> {
                 // written yet. Full, if the head is a whole lap behind. If the head has moved,
                 // a receiver is copying that message out: wait for it rather than park,
                 // because our re-check after registering must have seen the head move
-                // (waiter.rs: the handshake rests on the head's SeqCst RMW).
+                // (waiter.rs: the handshake rests on the head's SeqCst RMW). All of this is
+                // for an exact look; a quick one says `Wait` without reading the head.
                 if look == Look::Quick {
                     return Err(Busy::Wait);
                 }
@@ -316,7 +317,8 @@ impl<T> Channel<T> {
                 // No message for us yet (the slot is empty, or last lap's receiver is still
                 // copying out). Empty if the tail is here too. If not, a sender has claimed
                 // the position and is writing: wait for it rather than park, because our
-                // re-check after registering has seen the tail move (waiter.rs).
+                // re-check after registering has seen the tail move (waiter.rs). All of this
+                // is for an exact look; a quick one says `Wait` without reading the tail.
                 if look == Look::Quick {
                     return Err(Busy::Wait);
                 }
