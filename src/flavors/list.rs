@@ -330,11 +330,19 @@ impl<T> Channel<T> {
 
     /// A block ready to install: the spare one if there is one, else a new one.
     fn new_block(&self) -> *mut Block<T> {
-        // ORDERING: Acquire pairs with the Release in `retire`: every reader's accesses to
-        // the block happen before our reuse (they were ordered before the retiring thread
-        // by its Acquire loads in `all_read`, and, for a block that was deferred, by the
-        // stack's Release push and Acquire take).
-        let block = self.spare.swap(ptr::null_mut(), Ordering::Acquire);
+        // A plain load first, so that a channel whose spare is empty (one that only grows,
+        // like a burst sent before any receive) pays no locked instruction here. A spare
+        // retired just after this load waits for the next block.
+        let block = if self.spare.load(Ordering::Relaxed).is_null() {
+            ptr::null_mut()
+        } else {
+            // ORDERING: Acquire pairs with the Release in `retire`: every reader's accesses
+            // to the block happen before our reuse (they were ordered before the retiring
+            // thread by its Acquire loads in `all_read`, and, for a block that was deferred,
+            // by the stack's Release push and Acquire take). The swap, not the load, is what
+            // makes the block ours: it may find the spare taken by another sender meanwhile.
+            self.spare.swap(ptr::null_mut(), Ordering::Acquire)
+        };
         if block.is_null() {
             Block::alloc()
         } else {
@@ -349,12 +357,15 @@ impl<T> Channel<T> {
     /// # Safety
     /// As [`Block::free`].
     unsafe fn retire(&self, block: *mut Block<T>) {
+        // A plain load first: if a spare is already kept (as while a burst drains), the
+        // block is freed without a locked instruction. The CAS decides.
         // ORDERING: Release publishes our (and, through the Acquire loads in `all_read`,
         // every reader's) last accesses to the next owner's Acquire swap in `new_block`.
-        if self
-            .spare
-            .compare_exchange(ptr::null_mut(), block, Ordering::Release, Ordering::Relaxed)
-            .is_err()
+        if !self.spare.load(Ordering::Relaxed).is_null()
+            || self
+                .spare
+                .compare_exchange(ptr::null_mut(), block, Ordering::Release, Ordering::Relaxed)
+                .is_err()
         {
             // SAFETY: per the contract.
             unsafe { Block::free(block) };
