@@ -1,9 +1,6 @@
 //! Loom models of the bounded flavor (src/flavors/array.rs), driven through the public API.
-#![cfg(loom)]
 
-mod common;
-
-use common::{model, Counted};
+use crate::common::{model, Counted};
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::Arc;
 use loom::thread;

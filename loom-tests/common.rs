@@ -25,7 +25,6 @@ pub fn model<F: Fn() + Sync + Send + 'static>(f: F) {
 
 /// Like [`model`], for a model whose spin-waits make bound 3 exceed loom's branch limit:
 /// uses `bound` unless `LOOM_MAX_PREEMPTIONS` is set lower.
-#[allow(dead_code)] // Not every model file uses it.
 pub fn model_with_bound<F: Fn() + Sync + Send + 'static>(bound: usize, f: F) {
     let mut builder = loom::model::Builder::new();
     builder.preemption_bound = Some(builder.preemption_bound.map_or(bound, |b| b.min(bound)));
@@ -33,7 +32,6 @@ pub fn model_with_bound<F: Fn() + Sync + Send + 'static>(bound: usize, f: F) {
 }
 
 /// A message that counts its own drops, to check "dropped exactly once".
-#[allow(dead_code)] // Not every model file uses it.
 pub struct Counted(pub loom::sync::Arc<loom::sync::atomic::AtomicUsize>);
 
 impl Drop for Counted {

@@ -2,11 +2,8 @@
 //! side, and only it, disconnects the channel, even when several handles drop at once on
 //! different threads, and everything done through the other handles happens before the
 //! disconnection is seen.
-#![cfg(loom)]
 
-mod common;
-
-use common::{model, Counted};
+use crate::common::{model, Counted};
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::Arc;
 use loom::thread;

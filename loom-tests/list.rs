@@ -2,11 +2,8 @@
 //!
 //! Under loom a block holds 2 slots, so a few messages cross block boundaries: block
 //! installation, head moves and block reclamation are all inside these models.
-#![cfg(loom)]
 
-mod common;
-
-use common::{model, Counted};
+use crate::common::{model, Counted};
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::Arc;
 use loom::thread;

@@ -1,11 +1,8 @@
 //! Loom models of list races the main list models do not reach: the first-block
 //! installation racing the last receiver's drop, block reclamation finding a slot whose
 //! sender has not written it yet, and a deferred block retried by the next reclaimer.
-#![cfg(loom)]
 
-mod common;
-
-use common::{model, model_with_bound, Counted};
+use crate::common::{model, model_with_bound, Counted};
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::Arc;
 use loom::thread;

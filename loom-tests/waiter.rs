@@ -4,15 +4,13 @@
 //! Each model uses the registry as the channels do: a shared count of "tokens" stands for
 //! the channel's state, an attempt takes a token, and a notifier adds one and then calls
 //! `notify_one` (or closes the channel and calls `notify_all`).
-#![cfg(loom)]
 
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use loom::sync::Arc;
 use loom::thread;
 use panama::__loom::{block_on, Deadline, Look, Registry};
 
-mod common;
-use common::model;
+use crate::common::model;
 
 struct Chan {
     tokens: AtomicUsize,

@@ -1,9 +1,6 @@
 //! Loom models of the rendezvous flavor (src/flavors/zero.rs), through the public API.
-#![cfg(loom)]
 
-mod common;
-
-use common::model;
+use crate::common::model;
 use loom::thread;
 use panama::{bounded, RecvError, SendTimeoutError, TryRecvError};
 
