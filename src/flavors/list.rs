@@ -66,7 +66,9 @@
 //!
 //! "Frees" means *retires*: the block becomes the channel's `spare` if that is empty (a CAS
 //! from null), and is deallocated otherwise. A sender that needs a block takes the spare
-//! (a swap to null) and resets its atomics before installing it. Reuse is free-then-allocate
+//! (a swap to null) and resets its atomics before installing it. Each side first looks at
+//! the spare with a plain load and skips an RMW that would fail (a swap of null, a CAS onto
+//! a full spare); only the RMW transfers ownership. Reuse is free-then-allocate
 //! with the channel as the allocator: the Release CAS and the Acquire swap order the last
 //! reader's accesses before the new owner's, and every argument above about a block's
 //! lifetime holds as for a fresh allocation, since nobody can hold a pointer to a retired
