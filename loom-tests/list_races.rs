@@ -1,6 +1,7 @@
 //! Loom models of list races the main list models do not reach: the first-block
 //! installation racing the last receiver's drop, block reclamation finding a slot whose
-//! sender has not written it yet, and a deferred block retried by the next reclaimer.
+//! sender has not written it yet, and a deferred block retried by the next reclaimer, both
+//! when it is ready and when it must go back on the stack.
 
 use crate::common::{model, model_with_bound, Counted};
 use loom::sync::atomic::{AtomicUsize, Ordering};
@@ -34,7 +35,9 @@ fn first_block_install_races_discard() {
 /// receiver `c`, and main (sends, then receives).
 #[test]
 fn reclaim_finds_unwritten_slot() {
-    // Bound 2: at 3 the senders' spin-waits exceed loom's branch limit.
+    // Bound 2: at 3 the senders' spin-waits exceed loom's branch limit. Main may wait in
+    // its `recv` and then joins; a late unpark reaching it there ("Late unparks" in
+    // common.rs) needs three preemptions, beyond this bound.
     model_with_bound(2, || {
         let drops = Arc::new(AtomicUsize::new(0));
         let (s, r) = unbounded();
@@ -61,9 +64,7 @@ fn reclaim_finds_unwritten_slot() {
 ///
 /// What it does not reach (counted by a reviewer at bounds 3 to 6): a retry that finds the
 /// block still unread and pushes it back, because loom always runs the second receiver's
-/// `READ` store before main's retry. A model that holds that reader in `wait_write`, behind
-/// a sender that has claimed its slot but not written it, does reach it, but took about
-/// 640 s at bound 2, too long for CI.
+/// `READ` store before main's retry. `deferred_block_pushed_back` below reaches that.
 #[test]
 fn deferred_block_retried_by_next_reclaimer() {
     model(|| {
@@ -78,6 +79,46 @@ fn deferred_block_retried_by_next_reclaimer() {
             drop(r.recv().unwrap());
         }
         t.join().unwrap();
+        assert_eq!(drops.load(Ordering::Relaxed), 4);
+        drop((s, r));
+    });
+}
+
+/// A deferred block that is still not fully read when the next reclaimer retries it goes
+/// back on the stack, and the last receiver's drop frees it. Sender `a` may claim position 0
+/// (block 0's first slot) and stall before writing; receiver `c` claims it and waits in
+/// `wait_write`; receiver `m` reads position 1 (block 0's last slot, so it reclaims block 0
+/// and defers it: `c` has not read), then positions 3 and 4 (block 1), and block 1's
+/// reclamation retries block 0 while `c` may still wait, pushing it back. Main only sends
+/// and joins: it never waits on the channel, so no late unpark reaches it in `join`
+/// (common.rs). Loom's allocation tracking fails the model if the pushed-back block is
+/// leaked or freed twice (checked by mutation: a retry that drops an unready block instead
+/// of pushing it back fails with a leak, which `deferred_block_retried_by_next_reclaimer`
+/// does not catch).
+#[test]
+fn deferred_block_pushed_back() {
+    // Bound 1: one preemption (sender `a` between its claim and its write) is all the
+    // push-back needs, and the mutation above fails at it. About 80 s on the 2-core VM;
+    // bound 2 ran for over 10 minutes without finishing.
+    model_with_bound(1, || {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (s, r) = unbounded();
+        let (sa, d) = (s.clone(), drops.clone());
+        let a = thread::spawn(move || sa.send(Counted(d)).unwrap());
+        for _ in 0..3 {
+            s.send(Counted(drops.clone())).unwrap();
+        }
+        let rc = r.clone();
+        let c = thread::spawn(move || drop(rc.recv().unwrap()));
+        let rm = r.clone();
+        let m = thread::spawn(move || {
+            for _ in 0..3 {
+                drop(rm.recv().unwrap());
+            }
+        });
+        a.join().unwrap();
+        c.join().unwrap();
+        m.join().unwrap();
         assert_eq!(drops.load(Ordering::Relaxed), 4);
         drop((s, r));
     });
