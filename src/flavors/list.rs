@@ -67,8 +67,9 @@
 //! "Frees" means *retires*: the block becomes the channel's `spare` if that is empty (a CAS
 //! from null), and is deallocated otherwise. A sender that needs a block takes the spare
 //! (a swap to null) and resets its atomics before installing it. Each side first looks at
-//! the spare with a plain load and skips an RMW that would fail (a swap of null, a CAS onto
-//! a full spare); only the RMW transfers ownership. Reuse is free-then-allocate
+//! the spare with a plain load and skips an RMW that looks as if it would fail (a swap of
+//! null, a CAS onto a full spare). The look may be stale; that only costs a reuse, since
+//! only the RMW transfers ownership. Reuse is free-then-allocate
 //! with the channel as the allocator: the Release CAS and the Acquire swap order the last
 //! reader's accesses before the new owner's, and every argument above about a block's
 //! lifetime holds as for a fresh allocation, since nobody can hold a pointer to a retired
@@ -360,7 +361,8 @@ impl<T> Channel<T> {
     /// As [`Block::free`].
     unsafe fn retire(&self, block: *mut Block<T>) {
         // A plain load first: if a spare is already kept (as while a burst drains), the
-        // block is freed without a locked instruction. The CAS decides.
+        // block is freed without a locked instruction. If the look is stale (the spare was
+        // taken since), a reuse is missed, nothing worse. If it sees none, the CAS decides.
         // ORDERING: Release publishes our (and, through the Acquire loads in `all_read`,
         // every reader's) last accesses to the next owner's Acquire swap in `new_block`.
         if !self.spare.load(Ordering::Relaxed).is_null()
