@@ -69,12 +69,14 @@
 //! (a swap to null) and resets its atomics before installing it. Each side first looks at
 //! the spare with a plain load and skips an RMW that looks as if it would fail (a swap of
 //! null, a CAS onto a full spare). The look may be stale; that only costs a reuse, since
-//! only the RMW transfers ownership. Reuse is free-then-allocate
-//! with the channel as the allocator: the Release CAS and the Acquire swap order the last
-//! reader's accesses before the new owner's, and every argument above about a block's
-//! lifetime holds as for a fresh allocation, since nobody can hold a pointer to a retired
-//! block. In a steady stream this saves an allocator round trip per block, and keeps the
-//! senders from always allocating fresh memory while the receivers' thread caches fill up.
+//! only the RMW transfers ownership.
+//!
+//! Reuse is free-then-allocate with the channel as the allocator: the Release CAS and the
+//! Acquire swap order the last reader's accesses before the new owner's, and every argument
+//! above about a block's lifetime holds as for a fresh allocation, since nobody can hold a
+//! pointer to a retired block. In a steady stream this saves an allocator round trip per
+//! block, and keeps the senders from always allocating fresh memory while the receivers'
+//! thread caches fill up.
 //!
 //! Memory held is therefore one partly used block, at most one spare, the blocks still
 //! holding messages, and the deferred blocks: those whose last slot was read while a reader
