@@ -8,7 +8,7 @@
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use loom::sync::Arc;
 use loom::thread;
-use panama::__loom::{block_on, Deadline, Look, Registry};
+use panama::__loom::{block_on, seqcst_accesses_ordered, Deadline, Look, Registry};
 
 use crate::common::model;
 
@@ -53,10 +53,10 @@ impl Chan {
     }
 
     fn give(&self) {
-        // As a flavor's claim: a SeqCst RMW, then (loom only, as `seqcst_accesses_ordered`
-        // after each claim CAS) the fence that gives it its place in the SeqCst order.
+        // As a flavor's claim: a SeqCst RMW, then the flavors' own call that gives it its
+        // place in the SeqCst order under loom.
         self.tokens.fetch_add(1, Ordering::SeqCst);
-        loom::sync::atomic::fence(Ordering::SeqCst);
+        seqcst_accesses_ordered();
         self.registry.notify_one();
     }
 

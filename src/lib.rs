@@ -72,6 +72,7 @@ pub use crate::error::{
 #[cfg(loom)]
 #[doc(hidden)]
 pub mod __loom {
+    pub use crate::sync::seqcst_accesses_ordered;
     pub use crate::waiter::{block_on, Deadline, Look, Registry, Waiter};
 }
 

@@ -90,8 +90,9 @@ mod imp {
     /// locations, in one thread, ordered for every other thread) fails in a model though it
     /// holds in Rust. Code that relies on that order calls this between the two accesses:
     /// under loom it is a SeqCst fence, which loom models exactly and which gives the model
-    /// the same ordering; in std it is nothing.
-    pub(crate) fn seqcst_accesses_ordered() {
+    /// the same ordering; in std it is nothing. Public (through `__loom`) so that the loom
+    /// models' stand-in channel orders its claim with the same function.
+    pub fn seqcst_accesses_ordered() {
         loom::sync::atomic::fence(loom::sync::atomic::Ordering::SeqCst);
     }
 
@@ -116,6 +117,9 @@ mod imp {
     }
 }
 
+/// Re-exported for the loom models (`panama::__loom`).
+#[cfg(loom)]
+pub use imp::seqcst_accesses_ordered;
 pub(crate) use imp::*;
 
 /// Whether this machine has a single core (asked once, then cached). On one core a
