@@ -57,6 +57,7 @@ mod channel;
 mod counter;
 mod error;
 mod flavors;
+mod pause;
 mod spin;
 mod sync;
 mod waiter;

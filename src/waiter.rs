@@ -754,6 +754,7 @@ fn wait_on<R>(
         }
 
         let parking = spin.park();
+        crate::pause::point("wait_on::register");
         let waiter = Waiter::current();
         registry.register(&waiter, FIRST_OP);
         // The re-check: after `register`'s fence, either we see the other side's change or
