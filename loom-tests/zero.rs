@@ -1,8 +1,54 @@
 //! Loom models of the rendezvous flavor (src/flavors/zero.rs), through the public API.
 
+use std::time::Duration;
+
 use crate::common::model;
+use loom::sync::atomic::{AtomicUsize, Ordering};
+use loom::sync::Arc;
 use loom::thread;
-use panama::{bounded, RecvError, SendTimeoutError, TryRecvError};
+use panama::{bounded, RecvError, SendError, SendTimeoutError, TryRecvError, TrySendError};
+
+/// Exactly-once bookkeeping for models whose threads stay unjoined (common.rs, "Late
+/// unparks"): each message is a bit; a sender records it once its send returned `Ok`, a
+/// receiver once it received it, and the last of `parties` threads to finish checks that the
+/// two sets are equal. A message received twice fails at once.
+struct Ledger {
+    sent: AtomicUsize,
+    received: AtomicUsize,
+    finished: AtomicUsize,
+    parties: usize,
+}
+
+impl Ledger {
+    fn new(parties: usize) -> Arc<Ledger> {
+        Arc::new(Ledger {
+            sent: AtomicUsize::new(0),
+            received: AtomicUsize::new(0),
+            finished: AtomicUsize::new(0),
+            parties,
+        })
+    }
+
+    fn sent(&self, msg: usize) {
+        self.sent.fetch_or(1 << msg, Ordering::SeqCst);
+    }
+
+    fn received(&self, msg: usize) {
+        let before = self.received.fetch_or(1 << msg, Ordering::SeqCst);
+        assert_eq!(before & 1 << msg, 0, "message {msg} received twice");
+    }
+
+    /// Called once by each party when it is done with the channel.
+    fn finish(&self) {
+        if self.finished.fetch_add(1, Ordering::SeqCst) + 1 == self.parties {
+            assert_eq!(
+                self.sent.load(Ordering::SeqCst),
+                self.received.load(Ordering::SeqCst),
+                "the messages whose send succeeded are not the ones received"
+            );
+        }
+    }
+}
 
 /// A sender and a receiver meet, whichever exposes itself first: the message arrives once
 /// and the send returns only after it was taken.
@@ -110,5 +156,164 @@ fn senders_drained_back_to_back() {
         b.join().unwrap();
         got.sort_unstable();
         assert_eq!(got, [1, 2]);
+    });
+}
+
+// The family below races each non-blocking and timed operation against blocking ones. The
+// first two bugs of issue 14 lived in windows none of the models above opened: between a
+// blocked thread's re-check and its claim, and between a combiner's look at the
+// disconnection flag and its exposing CAS.
+
+/// Interleaving 1 of issue 14, with an expiring send. R1 (main) exposes a request, so R2's
+/// first looks answer "wait" and it goes to register; meanwhile the sender hands R1 its
+/// message and exposes an offer with an expired deadline. R2's re-check sees that offer, the
+/// sender retracts it before R2's claim, and then sends again, blocking. A receiver that
+/// read its failed claim as "park" slept beside the exposed offer of a sender that slept
+/// too. (Main is R1 so that the schedule fits in three preemptions.)
+#[test]
+fn expiring_send_retracts_offer_a_blocked_receiver_rechecked() {
+    model(|| {
+        let (s, r) = bounded(0);
+        let ledger = Ledger::new(3);
+        let r2 = r.clone();
+        let l = ledger.clone();
+        thread::spawn(move || {
+            l.received(r2.recv().unwrap());
+            l.finish();
+        });
+        let l = ledger.clone();
+        thread::spawn(move || {
+            s.send(1).unwrap();
+            l.sent(1);
+            match s.send_timeout(2, Duration::ZERO) {
+                Ok(()) => l.sent(2),
+                Err(SendTimeoutError::Timeout(2)) => {
+                    s.send(3).unwrap();
+                    l.sent(3);
+                }
+                Err(other) => panic!("unexpected {other:?}"),
+            }
+            l.finish();
+        });
+        ledger.received(r.recv().unwrap());
+        ledger.finish();
+    });
+}
+
+/// Interleaving 1 with a `try_recv`: R1 (main) exposes a request, R2 goes to register
+/// behind it, and once the sender has served R1, R1 takes with `try_recv` the offer R2's
+/// re-check saw, before R2's claim. The sender's next (blocking) send must still meet R2,
+/// or find it gone once R2 has its message and leaves.
+#[test]
+fn try_recv_takes_offer_a_blocked_receiver_rechecked() {
+    model(|| {
+        let (s, r) = bounded(0);
+        let ledger = Ledger::new(3);
+        let r2 = r.clone();
+        let l = ledger.clone();
+        thread::spawn(move || {
+            l.received(r2.recv().unwrap());
+            l.finish();
+        });
+        let l = ledger.clone();
+        thread::spawn(move || {
+            for msg in 1..=3 {
+                match s.send(msg) {
+                    Ok(()) => l.sent(msg),
+                    Err(SendError(m)) => {
+                        assert_eq!(m, msg);
+                        break;
+                    }
+                }
+            }
+            l.finish();
+        });
+        ledger.received(r.recv().unwrap());
+        if let Ok(msg) = r.try_recv() {
+            ledger.received(msg);
+        }
+        drop(r);
+        ledger.finish();
+    });
+}
+
+/// Interleaving 2 of issue 14. S2 parks behind S1's offer, registered with its own offer;
+/// S1's deadline has passed, so it retracts its offer, and as the senders' combiner exposes
+/// S2's offer for it. The last receiver leaves between the combiner's look at the
+/// disconnection flag and its exposing CAS: the exposure must notice the disconnection
+/// after its CAS, or S2, told its offer is exposed and not woken, waits forever.
+#[test]
+fn combiner_exposes_parked_offer_as_last_receiver_leaves() {
+    model(|| {
+        let (s1, r) = bounded(0);
+        let s2 = s1.clone();
+        thread::spawn(move || match s1.send_timeout(1, Duration::ZERO) {
+            Err(SendTimeoutError::Timeout(1)) | Err(SendTimeoutError::Disconnected(1)) => {}
+            other => panic!("unexpected {other:?}"),
+        });
+        thread::spawn(move || assert_eq!(s2.send(2), Err(SendError(2))));
+        drop(r);
+    });
+}
+
+/// The mirror of the first model on the senders' side: S1 exposes an offer, S2 goes to
+/// register behind it, and the receiver takes S1's message and then exposes a request with
+/// an expired deadline, which it retracts at once, before blocking again. A sender's
+/// re-check only looks, so S2 must not sleep beside that receiver.
+#[test]
+fn expiring_recv_retracts_request_a_blocked_sender_rechecked() {
+    model(|| {
+        let (s, r) = bounded(0);
+        let ledger = Ledger::new(3);
+        for (s, msg) in [(s.clone(), 1), (s, 2)] {
+            let ledger = ledger.clone();
+            thread::spawn(move || {
+                s.send(msg).unwrap();
+                ledger.sent(msg);
+                ledger.finish();
+            });
+        }
+        ledger.received(r.recv().unwrap());
+        match r.recv_timeout(Duration::ZERO) {
+            Ok(msg) => ledger.received(msg),
+            Err(_) => ledger.received(r.recv().unwrap()),
+        }
+        ledger.finish();
+    });
+}
+
+/// The mirror of the `try_recv` model: a sender, once its blocking send is done, takes with
+/// `try_send` the request a blocked sender's re-check saw. Every send that succeeds is
+/// received once; a failed one hands its message back.
+#[test]
+fn try_send_takes_request_a_blocked_sender_rechecked() {
+    model(|| {
+        let (s, r) = bounded(0);
+        let ledger = Ledger::new(3);
+        let s1 = s.clone();
+        let l = ledger.clone();
+        thread::spawn(move || {
+            s1.send(1).unwrap();
+            l.sent(1);
+            match s1.try_send(2) {
+                Ok(()) => l.sent(2),
+                Err(TrySendError::Full(2)) | Err(TrySendError::Disconnected(2)) => {}
+                Err(other) => panic!("unexpected {other:?}"),
+            }
+            l.finish();
+        });
+        let l = ledger.clone();
+        thread::spawn(move || {
+            match s.send(3) {
+                Ok(()) => l.sent(3),
+                Err(SendError(3)) => {}
+                Err(other) => panic!("unexpected {other:?}"),
+            }
+            l.finish();
+        });
+        ledger.received(r.recv().unwrap());
+        ledger.received(r.recv().unwrap());
+        drop(r);
+        ledger.finish();
     });
 }

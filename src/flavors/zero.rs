@@ -22,10 +22,32 @@
 //! A thread that finds its own kind exposed parks in that kind's registry until the slot
 //! stops holding its kind (a `try_` operation reports full or empty instead). Whoever removes
 //! a packet from the slot (its claimer, its owner retracting it on timeout, or disconnection)
-//! notifies that kind's registry; the removing CAS is the SeqCst RMW the wake-up handshake of
+//! notifies that kind's registry, after completing the packet so that its owner does not
+//! wait through a registry pass; the removing CAS is the SeqCst RMW the wake-up handshake of
 //! `waiter.rs` rests on. The woken thread either exposes its own packet (and the others keep
 //! waiting behind it) or completes by claiming the other kind; in that case it passes the
 //! wake-up on to the next of its kind, or they would wait for a packet that never comes.
+//!
+//! ## No one parks beside a partner
+//!
+//! The invariant that rules out lost wake-ups here: *a registry with a parked waiter has its
+//! own kind exposed in the slot, or a wake-up on its way to one of its waiters.* It holds
+//! because of three rules:
+//!
+//! 1. A thread parks only if its re-check, made after registering, saw its own kind in the
+//!    slot. A lost race for the other kind (the claim CAS failed) means the slot changed, so
+//!    the step looks again; it never answers "wait" for it. (It once did: a receiver whose
+//!    re-check saw an offer that a `try_recv` or the offer's expiring sender took first
+//!    parked with the slot empty, and nothing notifies receivers when an offer comes or
+//!    goes, so the next sender exposed its offer and parked too.)
+//! 2. Whoever removes a packet notifies its kind's registry (the Dekker pair: the removing
+//!    CAS against the waiter's registration and re-check).
+//! 3. A thread that consumed a wake-up and does not expose a packet of its kind hands the
+//!    wake-up on: after completing by a claim (`send`, `recv`), after completing on its
+//!    re-check while selected (`block_on`), or by retracting its exposed packet (rule 2).
+//!
+//! The exposing side needs no notification: a thread exposes only into an empty slot, and
+//! the other kind's waiters, parked behind a packet that is gone, have a wake-up on its way.
 //!
 //! ## Exposing a parked sender's offer
 //!
@@ -53,8 +75,13 @@
 //!
 //! One flag, set by the last sender or the last receiver. The thread that sets it claims
 //! whatever packet is exposed (necessarily the other side's) and marks it `DISCONNECTED`, then
-//! wakes both registries. An exposing thread checks the flag after exposing: the flag store
-//! and the exposing CAS are SeqCst, so one of the two sees the other.
+//! wakes both registries. Every exposing CAS is followed by a look at the flag: the flag swap
+//! and the exposing CAS are SeqCst, so one of the two sees the other. That includes an
+//! exposure made on another thread's behalf (`expose_parked_offer`), whose owner is not
+//! woken and so cannot look for itself: seeing the flag, it takes the offer back and wakes
+//! the owner, unless a claimer took it first (and then completes and wakes it). It once
+//! looked only before its CAS: a disconnection in between found the slot empty, and the
+//! owner waited forever.
 
 use std::marker::PhantomData;
 use std::mem::MaybeUninit;
@@ -63,15 +90,20 @@ use std::ptr;
 use crossbeam_utils::CachePadded;
 
 use crate::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
+use crate::pause;
 use crate::spin::SpinPolicy;
 use crate::sync::thread::{self, Thread};
 use crate::sync::{
-    seqcst_accesses_ordered, AtomicBool, AtomicPtr, AtomicUsize, Backoff, Ordering, UnsafeCell,
+    seqcst_accesses_ordered, AtomicBool, AtomicPtr, AtomicUsize, Ordering, UnsafeCell,
 };
 use crate::waiter::{
     block_on, park_until, wait_registered, Completion, Deadline, Registry, Waiter, COMPLETED,
     FIRST_OP,
 };
+
+#[cfg(all(test, not(loom)))]
+#[path = "zero_interleavings.rs"]
+mod interleavings;
 
 /// `Packet::state`: exposed, not yet claimed (or claimed and not yet completed).
 const WAITING: usize = 0;
@@ -224,25 +256,34 @@ impl<T> Channel<T> {
     }
 
     /// Removes `tagged` from the slot if it is still there. On success the caller owns the
-    /// packet (until it completes it) and the packet's kind's registry has been notified.
-    fn claim(&self, tagged: *mut Packet<T>) -> bool {
+    /// packet until it completes it, and must then call [`removed`](Channel::removed) (the
+    /// disconnecting thread instead wakes every waiter).
+    fn take(&self, tagged: *mut Packet<T>) -> bool {
         // ORDERING: SeqCst: the RMW the registries' wake-up handshake rests on; Acquire
         // also makes the owner's writes to the packet (its message) visible to us.
-        let claimed = self
+        let taken = self
             .slot
             .compare_exchange(tagged, ptr::null_mut(), Ordering::SeqCst, Ordering::Relaxed)
             .is_ok();
-        if claimed {
-            // Under loom, the claim's place in the SeqCst order (waiter.rs, "No lost
-            // wake-up"): before the notifications below, and the sender's in `send`.
+        if taken {
+            // Under loom, the removal's place in the SeqCst order (waiter.rs, "No lost
+            // wake-up"): before the notification's load of `waiters` in `removed`, and the
+            // sender's in `send`.
             seqcst_accesses_ordered();
-            if is_request(tagged) {
-                self.receivers.notify_one();
-            } else {
-                self.notify_sender();
-            }
         }
-        claimed
+        taken
+    }
+
+    /// Notifies the registry of the kind of packet `tagged` is, which a successful
+    /// [`take`](Channel::take) removed from the slot: its waiters parked because the slot
+    /// held their kind, and it no longer does. Called after the packet is completed, so
+    /// that its owner does not wait through a registry pass (which may run for others too).
+    fn removed(&self, tagged: *mut Packet<T>) {
+        if is_request(tagged) {
+            self.receivers.notify_one();
+        } else {
+            self.notify_sender();
+        }
     }
 
     /// Wakes one sender waiting for the slot to stop holding an offer; if this thread
@@ -264,6 +305,7 @@ impl<T> Channel<T> {
         if self.disconnected.load(Ordering::SeqCst) {
             return Completion::Failed;
         }
+        pause::point("zero::expose_parked_offer::cas");
         // SAFETY: per the contract the packet is alive: its owner does not return while its
         // wait is claimed (`BUSY`) and its packet still `WAITING`, and the packet can leave
         // `WAITING` only after the CAS below publishes it. That CAS is our last touch of
@@ -275,13 +317,37 @@ impl<T> Channel<T> {
         if self
             .slot
             .compare_exchange(ptr::null_mut(), tagged, Ordering::SeqCst, Ordering::Relaxed)
+            .is_err()
+        {
+            return Completion::Failed;
+        }
+        // The owner is not woken for a `Handed` exposure, so nobody else will look at the
+        // flag for it: we must, after the CAS. The last receiver's `disconnect` may have run
+        // between our first look and the CAS, found the slot empty, and had no packet to
+        // fail; its `notify_all` no longer reaches the owner, whose wait we hold. Flag swap
+        // and slot CAS are SeqCst, so either its load of the slot sees our offer (it then
+        // takes and fails it, and wakes the owner), or our load below sees the flag.
+        seqcst_accesses_ordered();
+        if !self.disconnected.load(Ordering::SeqCst) {
+            // The receiver that claims the offer, disconnection, or the owner's own
+            // retraction completes the packet and wakes its thread.
+            return Completion::Handed;
+        }
+        // Take the offer back for the owner. No notification: the senders registry is
+        // closed, and every later pass wakes every waiter. If the disconnecting thread (or a
+        // receiver that looked at the flag before it was set) took it first, that thread
+        // completes the packet and wakes the owner.
+        // ORDERING: SeqCst, like every removal; nothing to acquire, the packet was ours.
+        if self
+            .slot
+            .compare_exchange(tagged, ptr::null_mut(), Ordering::SeqCst, Ordering::Relaxed)
             .is_ok()
         {
-            // The receiver that claims the offer, or disconnection, or the owner's own
-            // retraction completes the packet and wakes its thread.
-            Completion::Handed
-        } else {
+            // Untouched: the owner, woken with a plain wake-up, takes its message back and
+            // finds the channel disconnected.
             Completion::Failed
+        } else {
+            Completion::Handed
         }
     }
 
@@ -295,18 +361,27 @@ impl<T> Channel<T> {
         !cur.is_null() && !is_request(cur)
     }
 
-    /// One attempt of a send: hand `msg` to an exposed receiver if there is one.
+    /// One attempt of a send: hand `msg` to an exposed receiver if there is one. Answers
+    /// [`Step::Wait`] only when it saw another offer exposed: a lost race for a request
+    /// means the slot changed, so it looks again (a failed claim read as "wait" once let a
+    /// receiver park beside an exposed offer: DESIGN, "No one parks beside a partner").
     fn send_step(&self, msg: &mut Option<T>) -> Step<Result<(), ()>> {
-        if self.disconnected.load(Ordering::SeqCst) {
-            return Step::Done(Err(()));
-        }
-        // ORDERING: Acquire is not needed for the pointer (we only use it after claiming,
-        // which is Acquire); Relaxed would do, SeqCst keeps the handshake simple to argue.
-        let cur = self.slot.load(Ordering::SeqCst);
-        if cur.is_null() {
-            Step::Expose
-        } else if is_request(cur) {
-            if self.claim(cur) {
+        loop {
+            if self.disconnected.load(Ordering::SeqCst) {
+                return Step::Done(Err(()));
+            }
+            // ORDERING: Acquire is not needed for the pointer (we only use it after
+            // claiming, which is Acquire); Relaxed would do, SeqCst keeps the handshake
+            // simple to argue.
+            let cur = self.slot.load(Ordering::SeqCst);
+            if cur.is_null() {
+                return Step::Expose;
+            }
+            if !is_request(cur) {
+                return Step::Wait;
+            }
+            pause::point("zero::send_step::claim");
+            if self.take(cur) {
                 let packet = untagged(cur);
                 let msg = msg.take().expect("a send hands over one message");
                 // SAFETY: we claimed the request: its owner waits for `state`, and only we
@@ -315,25 +390,28 @@ impl<T> Channel<T> {
                     (*packet).msg.with_mut(|p| p.write(MaybeUninit::new(msg)));
                     Packet::complete(packet, DONE);
                 }
-                Step::Done(Ok(()))
-            } else {
-                Step::Wait // Lost the race for it: look again after a short wait.
+                self.removed(cur);
+                return Step::Done(Ok(()));
             }
-        } else {
-            Step::Wait
         }
     }
 
     /// One attempt of a receive: take the message of an exposed sender if there is one.
+    /// Answers [`Step::Wait`] only when it saw another request exposed (see `send_step`).
     fn recv_step(&self) -> Step<Result<T, ()>> {
-        if self.disconnected.load(Ordering::SeqCst) {
-            return Step::Done(Err(()));
-        }
-        let cur = self.slot.load(Ordering::SeqCst);
-        if cur.is_null() {
-            Step::Expose
-        } else if !is_request(cur) {
-            if self.claim(cur) {
+        loop {
+            if self.disconnected.load(Ordering::SeqCst) {
+                return Step::Done(Err(()));
+            }
+            let cur = self.slot.load(Ordering::SeqCst);
+            if cur.is_null() {
+                return Step::Expose;
+            }
+            if is_request(cur) {
+                return Step::Wait;
+            }
+            pause::point("zero::recv_step::claim");
+            if self.take(cur) {
                 let packet = untagged(cur);
                 // SAFETY: we claimed the offer: its owner initialized the message before
                 // exposing it (published by the exposing CAS, acquired by ours) and waits
@@ -343,12 +421,9 @@ impl<T> Channel<T> {
                     Packet::complete(packet, DONE);
                     msg
                 };
-                Step::Done(Ok(msg))
-            } else {
-                Step::Wait
+                self.removed(cur);
+                return Step::Done(Ok(msg));
             }
-        } else {
-            Step::Wait
         }
     }
 
@@ -366,6 +441,7 @@ impl<T> Channel<T> {
         {
             return None; // Someone else got the slot first: the caller tries again.
         }
+        pause::point("zero::expose::exposed");
         Some(self.wait_exposed(packet, tagged, deadline))
     }
 
@@ -391,7 +467,8 @@ impl<T> Channel<T> {
             return state;
         }
         // Deadline passed or disconnected: retract, unless a claimer got there first.
-        if self.claim(tagged) {
+        if self.take(tagged) {
+            self.removed(tagged);
             WAITING
         } else {
             packet.wait(Deadline::Never, &self.registry_of(tagged).spin)
@@ -400,22 +477,11 @@ impl<T> Channel<T> {
 
     pub(crate) fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
         let mut msg = Some(msg);
-        let backoff = Backoff::new();
-        loop {
-            match self.send_step(&mut msg) {
-                Step::Done(Ok(())) => return Ok(()),
-                Step::Done(Err(())) => return Err(TrySendError::Disconnected(msg.unwrap())),
-                Step::Expose => return Err(TrySendError::Full(msg.unwrap())),
-                Step::Wait => {
-                    // The slot holds another offer (no receiver waiting: full), or we lost
-                    // a race for a request: then look once more.
-                    let cur = self.slot.load(Ordering::SeqCst);
-                    if cur.is_null() || !is_request(cur) {
-                        return Err(TrySendError::Full(msg.unwrap()));
-                    }
-                    backoff.spin();
-                }
-            }
+        match self.send_step(&mut msg) {
+            Step::Done(Ok(())) => Ok(()),
+            Step::Done(Err(())) => Err(TrySendError::Disconnected(msg.unwrap())),
+            // No receiver exposed: empty slot, or another offer.
+            Step::Expose | Step::Wait => Err(TrySendError::Full(msg.unwrap())),
         }
     }
 
@@ -470,6 +536,7 @@ impl<T> Channel<T> {
             };
             // The re-check only looks: once registered, a receiver may expose our packet.
             let would_wait = self.send_would_wait();
+            pause::point("zero::send::rechecked");
             let decided = wait_registered(
                 &self.senders,
                 &waiter,
@@ -513,20 +580,11 @@ impl<T> Channel<T> {
     }
 
     pub(crate) fn try_recv(&self) -> Result<T, TryRecvError> {
-        let backoff = Backoff::new();
-        loop {
-            match self.recv_step() {
-                Step::Done(Ok(msg)) => return Ok(msg),
-                Step::Done(Err(())) => return Err(TryRecvError::Disconnected),
-                Step::Expose => return Err(TryRecvError::Empty),
-                Step::Wait => {
-                    let cur = self.slot.load(Ordering::SeqCst);
-                    if cur.is_null() || is_request(cur) {
-                        return Err(TryRecvError::Empty);
-                    }
-                    backoff.spin();
-                }
-            }
+        match self.recv_step() {
+            Step::Done(Ok(msg)) => Ok(msg),
+            Step::Done(Err(())) => Err(TryRecvError::Disconnected),
+            // No sender exposed: empty slot, or another request.
+            Step::Expose | Step::Wait => Err(TryRecvError::Empty),
         }
     }
 
@@ -580,11 +638,12 @@ impl<T> Channel<T> {
         }
         seqcst_accesses_ordered();
         let cur = self.slot.load(Ordering::SeqCst);
-        if !cur.is_null() && self.claim(cur) {
+        if !cur.is_null() && self.take(cur) {
             let packet = untagged(cur);
             // SAFETY: we claimed it; the owner waits for `state`.
             unsafe { Packet::complete(packet, DISCONNECTED) };
         }
+        // Both registries: this wakes the packet's kind too (no `removed` needed).
         self.senders.notify_all();
         self.receivers.notify_all();
     }
