@@ -42,8 +42,11 @@
 //! `COMPLETED` but not woken, since whoever finishes the operation wakes it, and it watches
 //! the packet as well as its wait ([`Waiter::wait_or`]). Such a waiter can therefore see its
 //! operation finished, and return, while its wait is still `BUSY`: a completion that returns
-//! `Handed` must not touch the packet after publishing it (the claimer's later store of
-//! `COMPLETED` only touches the `Waiter`, which the node's `Arc` keeps alive).
+//! `Handed` must not touch the packet after publishing it, nor use its address (the owner
+//! may have returned and put a new packet at the same place on its stack); the claimer's
+//! later store of `COMPLETED` only touches the `Waiter`, which the node's `Arc` keeps alive.
+//! A completion that sees, after publishing, something the waiter must act on returns
+//! [`Completion::HandedWake`]: the waiter is told `COMPLETED` and woken, and acts itself.
 //!
 //! A combiner without a completion function (a leaving waiter's pass, a notifier that did
 //! not pass one) wakes as before. One with it uses it on every node it selects in all its
@@ -152,6 +155,11 @@ pub(crate) enum Completion {
     /// exposed its offer) and whoever finishes it will wake the waiter's thread: the waiter
     /// is told so, but not woken now.
     Handed,
+    /// As [`Handed`](Completion::Handed), and the waiter is woken now as well: after
+    /// publishing, the completion saw something that only the waiter may act on (the
+    /// rendezvous flavor: the channel disconnected, so the exposed offer must be taken back,
+    /// and only its owner can still name it safely).
+    HandedWake,
 }
 
 /// How closely an attempt of [`block_on`] must look at the channel.
@@ -596,7 +604,9 @@ impl Registry {
                             // A failed completion (another thread took the room first) is an
                             // ordinary wake-up: the waiter tries again.
                             Some(complete) => match complete(node.packet) {
-                                Completion::Done => node.waiter.finish(COMPLETED, true),
+                                Completion::Done | Completion::HandedWake => {
+                                    node.waiter.finish(COMPLETED, true)
+                                }
                                 Completion::Handed => node.waiter.finish(COMPLETED, false),
                                 Completion::Failed => node.waiter.finish(node.op, true),
                             },

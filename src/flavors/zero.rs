@@ -78,8 +78,8 @@
 //! wakes both registries. Every exposing CAS is followed by a look at the flag: the flag swap
 //! and the exposing CAS are SeqCst, so one of the two sees the other. That includes an
 //! exposure made on another thread's behalf (`expose_parked_offer`), whose owner is not
-//! woken and so cannot look for itself: seeing the flag, it takes the offer back and wakes
-//! the owner, unless a claimer took it first (and then completes and wakes it). It once
+//! woken and so cannot look for itself: seeing the flag, it wakes the owner, which then looks
+//! at the flag and takes its offer back itself (the exposer may not: see there). It once
 //! looked only before its CAS: a disconnection in between found the slot empty, and the
 //! owner waited forever.
 
@@ -308,8 +308,9 @@ impl<T> Channel<T> {
         pause::point("zero::expose_parked_offer::cas");
         // SAFETY: per the contract the packet is alive: its owner does not return while its
         // wait is claimed (`BUSY`) and its packet still `WAITING`, and the packet can leave
-        // `WAITING` only after the CAS below publishes it. That CAS is our last touch of
-        // the packet: from then on a receiver may complete it and its owner return.
+        // `WAITING` only after the CAS below publishes it. That CAS is our last use of the
+        // packet, its address included: from then on a receiver may complete it and its
+        // owner return.
         let tagged = tagged(unsafe { &*packet.cast::<Packet<T>>() }, 0);
         // ORDERING: as in `expose`: SeqCst, and Release publishes the packet's message
         // (written by its owner before its Release push in `register_with`, acquired by
@@ -321,32 +322,25 @@ impl<T> Channel<T> {
         {
             return Completion::Failed;
         }
-        // The owner is not woken for a `Handed` exposure, so nobody else will look at the
+        // The owner is not woken for a `Handed` exposure, so nobody else would look at the
         // flag for it: we must, after the CAS. The last receiver's `disconnect` may have run
         // between our first look and the CAS, found the slot empty, and had no packet to
         // fail; its `notify_all` no longer reaches the owner, whose wait we hold. Flag swap
         // and slot CAS are SeqCst, so either its load of the slot sees our offer (it then
         // takes and fails it, and wakes the owner), or our load below sees the flag.
         seqcst_accesses_ordered();
-        if !self.disconnected.load(Ordering::SeqCst) {
+        pause::point("zero::expose_parked_offer::exposed");
+        if self.disconnected.load(Ordering::SeqCst) {
+            // Wake the owner: told its offer is exposed, it looks at the flag in
+            // `wait_exposed` (after our Release of `COMPLETED`, so it sees the flag set) and
+            // takes its offer back itself, unless a claimer took it first. We may not: once
+            // the CAS above published the packet, a receiver may complete it, and its owner
+            // return and expose a new packet at the same address, which a CAS of ours would
+            // take for this one.
+            Completion::HandedWake
+        } else {
             // The receiver that claims the offer, disconnection, or the owner's own
             // retraction completes the packet and wakes its thread.
-            return Completion::Handed;
-        }
-        // Take the offer back for the owner. No notification: the senders registry is
-        // closed, and every later pass wakes every waiter. If the disconnecting thread (or a
-        // receiver that looked at the flag before it was set) took it first, that thread
-        // completes the packet and wakes the owner.
-        // ORDERING: SeqCst, like every removal; nothing to acquire, the packet was ours.
-        if self
-            .slot
-            .compare_exchange(tagged, ptr::null_mut(), Ordering::SeqCst, Ordering::Relaxed)
-            .is_ok()
-        {
-            // Untouched: the owner, woken with a plain wake-up, takes its message back and
-            // finds the channel disconnected.
-            Completion::Failed
-        } else {
             Completion::Handed
         }
     }
@@ -637,6 +631,7 @@ impl<T> Channel<T> {
             return;
         }
         seqcst_accesses_ordered();
+        pause::point("zero::disconnect::swapped");
         let cur = self.slot.load(Ordering::SeqCst);
         if !cur.is_null() && self.take(cur) {
             let packet = untagged(cur);

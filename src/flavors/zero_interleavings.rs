@@ -191,3 +191,66 @@ fn sender_claim_loses_request_to_try_send() {
     assert_eq!(got, Ok(2));
     assert_eq!(s2_thread.join().unwrap(), Ok(()));
 }
+
+/// The exposure made on a parked sender's behalf must not use the packet's address once it
+/// has published it. S1's retraction exposes B's offer X as the senders' combiner and is
+/// held before its look at the flag; a receiver takes X, so B's first send returns (its
+/// wait still claimed by S1), and B's second send exposes a new offer, which in a release
+/// build sits at X's address on B's stack. The last receiver leaves, held between its flag
+/// swap and its look at the slot; S1 then sees the flag. A combiner that took the offer
+/// back by a CAS on X's address here removed B's *new* offer, and B waited forever: the
+/// disconnection then found the slot empty. (A debug build puts the two packets at
+/// different addresses, so there the test passes either way; the release-build runs, under
+/// ThreadSanitizer in CI, are the ones that catch it.)
+#[test]
+fn combiner_does_not_retract_an_offer_by_a_reused_address() {
+    let (s1, r) = bounded::<u32>(0);
+    let s2 = s1.clone();
+
+    let (s1_thread, s1_gates) = spawn_armed(
+        &[
+            "zero::expose::exposed",
+            "zero::expose_parked_offer::exposed",
+        ],
+        move || s1.send_timeout(1, Duration::ZERO),
+    );
+    s1_gates[0].wait_arrived("S1 exposing its offer", LIMIT);
+
+    let (first_tx, first_rx) = mpsc::channel();
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let (b_thread, b_gates) = spawn_armed(
+        &["zero::send::rechecked", "zero::expose::exposed"],
+        move || {
+            first_tx.send(s2.send_timeout(2, LONG)).unwrap();
+            go_rx.recv().unwrap();
+            s2.send_timeout(3, LONG)
+        },
+    );
+    pass(&b_gates[0], "B after its re-check");
+
+    // S1 retracts its offer and, as the combiner, exposes B's; held before the flag look.
+    s1_gates[0].release();
+    s1_gates[1].wait_arrived("S1 after exposing B's offer", LIMIT);
+
+    // A receiver takes B's offer: B's first send returns while S1 still holds its wait.
+    assert_eq!(r.recv(), Ok(2));
+    assert_eq!(first_rx.recv_timeout(LIMIT).unwrap(), Ok(()));
+    go_tx.send(()).unwrap();
+    pass(&b_gates[1], "B exposing its second offer");
+
+    // The last receiver leaves, held after its flag swap; S1 looks at the flag meanwhile.
+    let (d_thread, d_gates) = spawn_armed(&["zero::disconnect::swapped"], move || drop(r));
+    d_gates[0].wait_arrived("the last receiver after its flag swap", LIMIT);
+    s1_gates[1].release();
+    assert!(matches!(
+        s1_thread.join().unwrap(),
+        Err(SendTimeoutError::Timeout(1) | SendTimeoutError::Disconnected(1))
+    ));
+    d_gates[0].release();
+    d_thread.join().unwrap();
+
+    let got = within("B's second send, on a disconnected channel,", move || {
+        b_thread.join().unwrap()
+    });
+    assert_eq!(got, Err(SendTimeoutError::Disconnected(3)));
+}
