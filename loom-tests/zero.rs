@@ -164,6 +164,15 @@ fn senders_drained_back_to_back() {
 // blocked thread's re-check and its claim, and between a combiner's look at the
 // disconnection flag and its exposing CAS.
 
+/// Spawns a party of `ledger`: runs `f` with it on a new (unjoined) thread, then finishes.
+fn party(ledger: &Arc<Ledger>, f: impl FnOnce(&Ledger) + Send + 'static) {
+    let ledger = ledger.clone();
+    thread::spawn(move || {
+        f(&ledger);
+        ledger.finish();
+    });
+}
+
 /// Interleaving 1 of issue 14, with an expiring send. R1 (main) exposes a request, so R2's
 /// first looks answer "wait" and it goes to register; meanwhile the sender hands R1 its
 /// message and exposes an offer with an expired deadline. R2's re-check sees that offer, the
@@ -176,13 +185,10 @@ fn expiring_send_retracts_offer_a_blocked_receiver_rechecked() {
         let (s, r) = bounded(0);
         let ledger = Ledger::new(3);
         let r2 = r.clone();
-        let l = ledger.clone();
-        thread::spawn(move || {
+        party(&ledger, move |l| {
             l.received(r2.recv().unwrap());
-            l.finish();
         });
-        let l = ledger.clone();
-        thread::spawn(move || {
+        party(&ledger, move |l| {
             s.send(1).unwrap();
             l.sent(1);
             match s.send_timeout(2, Duration::ZERO) {
@@ -193,7 +199,6 @@ fn expiring_send_retracts_offer_a_blocked_receiver_rechecked() {
                 }
                 Err(other) => panic!("unexpected {other:?}"),
             }
-            l.finish();
         });
         ledger.received(r.recv().unwrap());
         ledger.finish();
@@ -210,13 +215,10 @@ fn try_recv_takes_offer_a_blocked_receiver_rechecked() {
         let (s, r) = bounded(0);
         let ledger = Ledger::new(3);
         let r2 = r.clone();
-        let l = ledger.clone();
-        thread::spawn(move || {
+        party(&ledger, move |l| {
             l.received(r2.recv().unwrap());
-            l.finish();
         });
-        let l = ledger.clone();
-        thread::spawn(move || {
+        party(&ledger, move |l| {
             for msg in 1..=3 {
                 match s.send(msg) {
                     Ok(()) => l.sent(msg),
@@ -226,7 +228,6 @@ fn try_recv_takes_offer_a_blocked_receiver_rechecked() {
                     }
                 }
             }
-            l.finish();
         });
         ledger.received(r.recv().unwrap());
         if let Ok(msg) = r.try_recv() {
@@ -266,11 +267,9 @@ fn expiring_recv_retracts_request_a_blocked_sender_rechecked() {
         let (s, r) = bounded(0);
         let ledger = Ledger::new(3);
         for (s, msg) in [(s.clone(), 1), (s, 2)] {
-            let ledger = ledger.clone();
-            thread::spawn(move || {
+            party(&ledger, move |l| {
                 s.send(msg).unwrap();
-                ledger.sent(msg);
-                ledger.finish();
+                l.sent(msg);
             });
         }
         ledger.received(r.recv().unwrap());
@@ -291,8 +290,7 @@ fn try_send_takes_request_a_blocked_sender_rechecked() {
         let (s, r) = bounded(0);
         let ledger = Ledger::new(3);
         let s1 = s.clone();
-        let l = ledger.clone();
-        thread::spawn(move || {
+        party(&ledger, move |l| {
             s1.send(1).unwrap();
             l.sent(1);
             match s1.try_send(2) {
@@ -300,16 +298,11 @@ fn try_send_takes_request_a_blocked_sender_rechecked() {
                 Err(TrySendError::Full(2)) | Err(TrySendError::Disconnected(2)) => {}
                 Err(other) => panic!("unexpected {other:?}"),
             }
-            l.finish();
         });
-        let l = ledger.clone();
-        thread::spawn(move || {
-            match s.send(3) {
-                Ok(()) => l.sent(3),
-                Err(SendError(3)) => {}
-                Err(other) => panic!("unexpected {other:?}"),
-            }
-            l.finish();
+        party(&ledger, move |l| match s.send(3) {
+            Ok(()) => l.sent(3),
+            Err(SendError(3)) => {}
+            Err(other) => panic!("unexpected {other:?}"),
         });
         ledger.received(r.recv().unwrap());
         ledger.received(r.recv().unwrap());

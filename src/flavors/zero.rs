@@ -355,11 +355,17 @@ impl<T> Channel<T> {
         !cur.is_null() && !is_request(cur)
     }
 
-    /// One attempt of a send: hand `msg` to an exposed receiver if there is one. Answers
-    /// [`Step::Wait`] only when it saw another offer exposed: a lost race for a request
-    /// means the slot changed, so it looks again (a failed claim read as "wait" once let a
-    /// receiver park beside an exposed offer: DESIGN, "No one parks beside a partner").
-    fn send_step(&self, msg: &mut Option<T>) -> Step<Result<(), ()>> {
+    /// One attempt: if the other kind (`other`: [`REQUEST`] for a sender, 0 for a receiver)
+    /// is exposed, claim it, do the `exchange` with its packet (which must complete it), and
+    /// notify its kind. Answers [`Step::Wait`] only when it saw its own kind exposed: a lost
+    /// race for the other kind means the slot changed, so it looks again. (A failed claim
+    /// read as "wait" once let a receiver park beside an exposed offer: "No one parks beside
+    /// a partner".)
+    fn step<R>(
+        &self,
+        other: usize,
+        exchange: impl FnOnce(*const Packet<T>) -> R,
+    ) -> Step<Result<R, ()>> {
         loop {
             if self.disconnected.load(Ordering::SeqCst) {
                 return Step::Done(Err(()));
@@ -371,54 +377,43 @@ impl<T> Channel<T> {
             if cur.is_null() {
                 return Step::Expose;
             }
-            if !is_request(cur) {
+            if cur as usize & REQUEST != other {
                 return Step::Wait;
             }
-            pause::point("zero::send_step::claim");
+            pause::point("zero::step::claim");
             if self.take(cur) {
-                let packet = untagged(cur);
-                let msg = msg.take().expect("a send hands over one message");
-                // SAFETY: we claimed the request: its owner waits for `state`, and only we
-                // write its place, once.
-                unsafe {
-                    (*packet).msg.with_mut(|p| p.write(MaybeUninit::new(msg)));
-                    Packet::complete(packet, DONE);
-                }
+                let done = exchange(untagged(cur));
                 self.removed(cur);
-                return Step::Done(Ok(()));
+                return Step::Done(Ok(done));
             }
         }
     }
 
+    /// One attempt of a send: hand `msg` to an exposed receiver if there is one.
+    fn send_step(&self, msg: &mut Option<T>) -> Step<Result<(), ()>> {
+        self.step(REQUEST, |packet| {
+            let msg = msg.take().expect("a send hands over one message");
+            // SAFETY: we claimed the request: its owner waits for `state`, and only we
+            // write its place, once.
+            unsafe {
+                (*packet).msg.with_mut(|p| p.write(MaybeUninit::new(msg)));
+                Packet::complete(packet, DONE);
+            }
+        })
+    }
+
     /// One attempt of a receive: take the message of an exposed sender if there is one.
-    /// Answers [`Step::Wait`] only when it saw another request exposed (see `send_step`).
     fn recv_step(&self) -> Step<Result<T, ()>> {
-        loop {
-            if self.disconnected.load(Ordering::SeqCst) {
-                return Step::Done(Err(()));
+        self.step(0, |packet| {
+            // SAFETY: we claimed the offer: its owner initialized the message before
+            // exposing it (published by the exposing CAS, acquired by ours) and waits for
+            // `state`; we move the message out once.
+            unsafe {
+                let msg = (*packet).msg.with(|p| p.read().assume_init());
+                Packet::complete(packet, DONE);
+                msg
             }
-            let cur = self.slot.load(Ordering::SeqCst);
-            if cur.is_null() {
-                return Step::Expose;
-            }
-            if is_request(cur) {
-                return Step::Wait;
-            }
-            pause::point("zero::recv_step::claim");
-            if self.take(cur) {
-                let packet = untagged(cur);
-                // SAFETY: we claimed the offer: its owner initialized the message before
-                // exposing it (published by the exposing CAS, acquired by ours) and waits
-                // for `state`; we move the message out once.
-                let msg = unsafe {
-                    let msg = (*packet).msg.with(|p| p.read().assume_init());
-                    Packet::complete(packet, DONE);
-                    msg
-                };
-                self.removed(cur);
-                return Step::Done(Ok(msg));
-            }
-        }
+        })
     }
 
     /// Exposes `packet` and waits for a claimer, disconnection, or the deadline. Returns the

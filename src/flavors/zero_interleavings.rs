@@ -72,10 +72,10 @@ fn receiver_recheck_loses_offer(vanish: Vanish) {
     pass(&gates[0], "R1 exposing its request");
 
     let r2 = r.clone();
-    let (r2_thread, r2_gates) = spawn_armed(
-        &["wait_on::register", "zero::recv_step::claim"],
-        move || r2.recv_timeout(LONG),
-    );
+    let (r2_thread, r2_gates) =
+        spawn_armed(&["wait_on::register", "zero::step::claim"], move || {
+            r2.recv_timeout(LONG)
+        });
     r2_gates[0].wait_arrived("R2 before registering", LIMIT);
 
     // Serve R1: R2 is not registered yet, so this wakes nobody.
@@ -179,9 +179,8 @@ fn sender_claim_loses_request_to_try_send() {
     pass(&gates[0], "R1 exposing its request");
 
     let s2 = s.clone();
-    let (s2_thread, s2_gates) = spawn_armed(&["zero::send_step::claim"], move || {
-        s2.send_timeout(2, LONG)
-    });
+    let (s2_thread, s2_gates) =
+        spawn_armed(&["zero::step::claim"], move || s2.send_timeout(2, LONG));
     s2_gates[0].wait_arrived("S2 before its claim", LIMIT);
     s.try_send(1).unwrap();
     assert_eq!(r1_thread.join().unwrap(), Ok(1));
