@@ -24,8 +24,9 @@
 //! atomics, 32-bit targets included, and `usize` elsewhere. A 64-bit word holds 2^63
 //! positions before it wraps, which no channel reaches (about 2,900 years at 10^8 messages
 //! a second); a 32-bit one only 2^31, about 21 seconds at that rate. Claiming, below, needs
-//! the index never to come back to a value a stalled thread loaded. Offsets and the slots'
-//! states stay `usize`: they are bounded by `LAP`, not by the channel's history.
+//! the index never to come back to a value a stalled thread loaded. Offsets (below `LAP`)
+//! and the slots' states (three values) stay `usize`: neither grows with the channel's
+//! history.
 //!
 //! ## Claiming
 //!
