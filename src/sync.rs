@@ -18,6 +18,8 @@
 
 #[cfg(not(loom))]
 mod imp {
+    #[cfg(target_has_atomic = "64")]
+    pub(crate) use std::sync::atomic::AtomicU64;
     pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicUsize, Ordering};
     pub(crate) use std::sync::Arc;
 
@@ -66,6 +68,8 @@ mod imp {
 #[cfg(loom)]
 mod imp {
     pub(crate) use loom::cell::UnsafeCell;
+    #[cfg(target_has_atomic = "64")]
+    pub(crate) use loom::sync::atomic::AtomicU64;
     pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicUsize, Ordering};
     pub(crate) use loom::sync::Arc;
 
@@ -121,6 +125,53 @@ mod imp {
 #[cfg(loom)]
 pub use imp::seqcst_accesses_ordered;
 pub(crate) use imp::*;
+
+/// The integer the flavors count positions in: the list's head and tail indices and the
+/// ring's head, tail and stamps. 64 bits wherever the target has 64-bit atomics, whatever
+/// its pointer width, so that no position recurs within any realistic lifetime of a channel
+/// (a thread preempted between loading a position and its CAS must not find the same value
+/// again, a full wrap later). On a 64-bit target it is as wide as `usize`, and the fast
+/// paths compile to the same instructions as with `usize` (docs/PERFORMANCE.md, the entry
+/// on 64-bit indices). Targets without 64-bit atomics fall back to `usize`
+/// (docs/DESIGN.md, "Known limitations").
+#[cfg(target_has_atomic = "64")]
+pub(crate) type Index = u64;
+/// The atomic that holds an [`Index`].
+#[cfg(target_has_atomic = "64")]
+pub(crate) type AtomicIndex = AtomicU64;
+/// See the 64-bit definition above: this target has no 64-bit atomics.
+#[cfg(not(target_has_atomic = "64"))]
+pub(crate) type Index = usize;
+/// The atomic that holds an [`Index`].
+#[cfg(not(target_has_atomic = "64"))]
+pub(crate) type AtomicIndex = AtomicUsize;
+
+// Every `usize` fits in an `Index`, which `index_from_usize` relies on.
+const _: () = assert!(std::mem::size_of::<Index>() >= std::mem::size_of::<usize>());
+
+/// `n` as an [`Index`]. Lossless: an `Index` is at least as wide as a `usize`.
+#[inline(always)]
+pub(crate) const fn index_from_usize(n: usize) -> Index {
+    n as Index
+}
+
+/// An [`Index`] that the caller knows to be below some `usize` (a slot number, an offset
+/// within a block), as a `usize`. Lossless under that condition, which debug builds check;
+/// the callers' values come from masking or reducing a position by a `usize` bound.
+#[inline(always)]
+#[allow(clippy::useless_conversion, clippy::unnecessary_cast)] // Identities without `u64`.
+pub(crate) fn index_to_usize(i: Index) -> usize {
+    debug_assert!(usize::try_from(i).is_ok(), "index {i} does not fit a usize");
+    i as usize
+}
+
+/// A count of positions as a `usize`, saturating. (A count of messages in a channel fits:
+/// each has a slot in memory.)
+#[inline(always)]
+#[allow(clippy::useless_conversion)] // The identity without `u64`.
+pub(crate) fn count_to_usize(n: Index) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
 
 /// Whether this machine has a single core (asked once, then cached). On one core a
 /// spin-loop hint can never see another thread's progress.

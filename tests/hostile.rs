@@ -148,6 +148,7 @@ fn capacity_overflowing_the_ring_allocation_panics() {
 /// Buffers that fit in `isize::MAX` bytes but that no allocator grants (16 TiB and more):
 /// the failed allocation is a panic with panama's message, not an abort.
 #[test]
+#[cfg(target_pointer_width = "64")]
 #[cfg_attr(
     miri,
     ignore = "Miri reports the huge allocation as unsupported instead of failing it"
@@ -161,6 +162,42 @@ fn capacity_beyond_memory_panics() {
         }
         assert_capacity_panics::<()>(1 << 59, &expected(1 << 59));
         assert_capacity_panics::<[u8; 65536]>(1 << 40, &expected(1 << 40));
+    });
+}
+
+/// A 32-bit target with 64-bit atomics counts positions in 64 bits, so every capacity a
+/// `usize` can hold has room for its positions (with 32-bit positions, `1 << 29` and up
+/// were refused): an impossible one fails at the ring's allocation, with panama's message.
+/// Every slot is at least 8 bytes (its stamp), so these rings exceed `isize::MAX` bytes
+/// and fail before anything is allocated.
+#[test]
+#[cfg(all(target_pointer_width = "32", target_has_atomic = "64"))]
+fn capacity_on_32_bit_target_fails_at_allocation() {
+    within_limit(STRESS_LIMIT, String::new, || {
+        let expected =
+            |cap: usize| format!("cannot allocate a bounded channel of capacity {cap}: ");
+        for cap in [usize::MAX, usize::MAX - 1, 1 << 31, 1 << 29, 1 << 28] {
+            assert_capacity_panics::<u8>(cap, &expected(cap));
+            assert_capacity_panics::<u64>(cap, &expected(cap));
+            assert_capacity_panics::<()>(cap, &expected(cap));
+        }
+        let (s, r) = bounded(1);
+        s.send(1u8).unwrap();
+        assert_eq!(r.recv(), Ok(1));
+    });
+}
+
+/// Without 64-bit atomics a 32-bit target counts positions in a `usize`, and capacities
+/// whose positions would not leave lap bits are refused up front.
+#[test]
+#[cfg(all(target_pointer_width = "32", not(target_has_atomic = "64")))]
+fn capacity_too_large_for_32_bit_positions_panics_with_message() {
+    within_limit(STRESS_LIMIT, String::new, || {
+        for cap in [usize::MAX, usize::MAX / 2 + 1, 1 << 30, 1 << 29] {
+            let expected = format!("capacity {cap} is too large for a bounded channel");
+            assert_capacity_panics::<u8>(cap, &expected);
+            assert_capacity_panics::<()>(cap, &expected);
+        }
     });
 }
 

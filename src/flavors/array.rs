@@ -27,12 +27,25 @@
 //! Symmetrically a receiver that finds `stamp == h` compares with the tail to tell empty
 //! from a send that claimed the slot but has not finished writing (it then waits a moment).
 //!
+//! Positions and stamps are [`Index`]es (`sync.rs`): 64 bits wherever the target has 64-bit
+//! atomics, 32-bit targets included, and `usize` elsewhere. A position comes back only when
+//! the counter wraps, after `2^bits / one_lap` laps of `cap` operations: between 2^62 and
+//! 2^63 operations with 64 bits (1,400 to 2,900 years at 10^8 a second), but 2^30 to 2^31
+//! with 32 bits (11 to 21 seconds). A sender that loaded tail `t` and stamp `t`, then stalled
+//! for that long, would find `t` again, and its CAS would claim a slot that may hold an
+//! unread message; a receiver likewise. Slot numbers and `cap` stay `usize`, converted from
+//! a position only after masking it below `cap` (`slot_index`).
+//!
 //! ## Invariants
 //! 1. A slot's message is initialized exactly while its stamp is a head position plus one.
 //! 2. The stamp's Release store after writing (or reading) pairs with the Acquire load by
 //!    the next claimant, so it sees the message (or the emptied slot).
 //! 3. Only the thread whose CAS moved the head (tail) past a position touches that
 //!    position's slot, until it stores the next stamp.
+//! 4. No position recurs while a thread can still hold it from an earlier load, so a claim
+//!    CAS that succeeds proves the index has not moved since that load. With 64-bit indices
+//!    this holds outright; with 32-bit ones, only for loads less than 2^30 operations old
+//!    (docs/DESIGN.md, "Known limitations").
 //!
 //! ## Waiting
 //!
@@ -93,7 +106,10 @@ use crossbeam_utils::CachePadded;
 
 use crate::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use crate::flavors::drop_resuming;
-use crate::sync::{seqcst_accesses_ordered, AtomicUsize, Backoff, Ordering, UnsafeCell};
+use crate::sync::{
+    index_from_usize, index_to_usize, seqcst_accesses_ordered, AtomicIndex, Backoff, Index,
+    Ordering, UnsafeCell,
+};
 use crate::waiter::{
     block_on, wait_registered, Completion, Deadline, Look, Registry, Waiter, COMPLETED, FIRST_OP,
 };
@@ -101,16 +117,17 @@ use crate::waiter::{
 /// One place in the ring.
 struct Slot<T> {
     /// See "Positions and stamps".
-    stamp: AtomicUsize,
+    stamp: AtomicIndex,
     /// Initialized exactly while `stamp` is a head position plus one.
     msg: UnsafeCell<MaybeUninit<T>>,
 }
 
 /// A claimed slot, to write (send) or read (receive) next.
 struct Token {
+    /// The slot's place in the buffer.
     index: usize,
     /// The stamp to store when done.
-    stamp: usize,
+    stamp: Index,
 }
 
 /// Why no slot could be claimed.
@@ -125,13 +142,13 @@ enum Busy {
 /// The bounded channel.
 pub(crate) struct Channel<T> {
     /// Where receivers claim.
-    head: CachePadded<AtomicUsize>,
+    head: CachePadded<AtomicIndex>,
     /// Where senders claim; `mark_bit` set means disconnected.
-    tail: CachePadded<AtomicUsize>,
+    tail: CachePadded<AtomicIndex>,
     buffer: Box<[Slot<T>]>,
     cap: usize,
-    one_lap: usize,
-    mark_bit: usize,
+    one_lap: Index,
+    mark_bit: Index,
     /// Receivers parked on an empty channel.
     receivers: Registry,
     /// Senders parked on a full channel.
@@ -153,11 +170,13 @@ impl<T> Channel<T> {
     pub(crate) fn with_capacity(cap: usize) -> Channel<T> {
         assert!(cap > 0, "capacity must be positive");
         // `one_lap` must exceed `2 * cap` (room for the index and the mark bit) and leave
-        // lap bits above it.
-        let mark_bit = cap
+        // lap bits above it. Where positions are 64-bit and `usize` narrower (a 32-bit
+        // target with 64-bit atomics), every `usize` capacity passes; an impossible one
+        // then fails at the allocation below.
+        let mark_bit = index_from_usize(cap)
             .checked_add(1)
-            .and_then(usize::checked_next_power_of_two)
-            .filter(|m| *m <= usize::MAX / 4)
+            .and_then(Index::checked_next_power_of_two)
+            .filter(|m| *m <= Index::MAX / 4)
             .unwrap_or_else(|| panic!("capacity {cap} is too large for a bounded channel"));
         let one_lap = mark_bit * 2;
         // `try_reserve_exact`, so that a buffer the allocator refuses is a panic the caller
@@ -168,13 +187,13 @@ impl<T> Channel<T> {
         }
         buffer.extend((0..cap).map(|i| Slot {
             // Slot `i` waits for the sender of position `i` on lap 0.
-            stamp: AtomicUsize::new(i),
+            stamp: AtomicIndex::new(index_from_usize(i)),
             msg: UnsafeCell::new(MaybeUninit::uninit()),
         }));
         let buffer = buffer.into_boxed_slice();
         Channel {
-            head: CachePadded::new(AtomicUsize::new(0)),
-            tail: CachePadded::new(AtomicUsize::new(0)),
+            head: CachePadded::new(AtomicIndex::new(0)),
+            tail: CachePadded::new(AtomicIndex::new(0)),
             buffer,
             cap,
             one_lap,
@@ -188,10 +207,18 @@ impl<T> Channel<T> {
         self.cap
     }
 
+    /// The slot of position `pos` (its index, below `cap`).
+    #[inline]
+    fn slot_index(&self, pos: Index) -> usize {
+        // Below `mark_bit`, and below `cap` for every position the channel stores, so it
+        // fits a `usize`. (A corrupt value would only fail the buffer's bounds check.)
+        index_to_usize(pos & (self.mark_bit - 1))
+    }
+
     /// The position after `pos`: the next index, or index 0 of the next lap.
     #[inline]
-    fn next_position(&self, pos: usize) -> usize {
-        let index = pos & (self.mark_bit - 1);
+    fn next_position(&self, pos: Index) -> Index {
+        let index = self.slot_index(pos);
         if index + 1 < self.cap {
             pos + 1
         } else {
@@ -209,7 +236,7 @@ impl<T> Channel<T> {
             if tail & self.mark_bit != 0 {
                 return Err(Busy::Disconnected);
             }
-            let index = tail & (self.mark_bit - 1);
+            let index = self.slot_index(tail);
             let slot = &self.buffer[index];
             // ORDERING: Acquire pairs with the receiver's Release store of the stamp: once we
             // see the slot emptied, its previous message has been moved out.
@@ -285,7 +312,7 @@ impl<T> Channel<T> {
         let backoff = Backoff::new();
         let mut head = self.head.load(Ordering::Relaxed);
         loop {
-            let index = head & (self.mark_bit - 1);
+            let index = self.slot_index(head);
             let slot = &self.buffer[index];
             // ORDERING: Acquire pairs with the sender's Release store of the stamp: once we
             // see the slot full, its message is visible.
@@ -493,7 +520,7 @@ impl<T> Channel<T> {
         if tail & self.mark_bit != 0 {
             return false;
         }
-        let slot = &self.buffer[tail & (self.mark_bit - 1)];
+        let slot = &self.buffer[self.slot_index(tail)];
         // ORDERING: Acquire as in `start_send` (pairs with the receiver's Release store of
         // the stamp), though only the value matters here: nothing is read through it.
         let stamp = slot.stamp.load(Ordering::Acquire);
@@ -569,9 +596,9 @@ impl<T> Channel<T> {
         }
     }
 
-    fn len_between(&self, head: usize, tail: usize) -> usize {
-        let hix = head & (self.mark_bit - 1);
-        let tix = tail & (self.mark_bit - 1);
+    fn len_between(&self, head: Index, tail: Index) -> usize {
+        let hix = self.slot_index(head);
+        let tix = self.slot_index(tail);
         if hix < tix {
             tix - hix
         } else if hix > tix {
@@ -614,7 +641,7 @@ impl<T> Channel<T> {
         let mut head = self.head.load(Ordering::Relaxed);
         let backoff = Backoff::new();
         while head != tail {
-            let index = head & (self.mark_bit - 1);
+            let index = self.slot_index(head);
             let slot = &self.buffer[index];
             // ORDERING: Acquire pairs with the sender's Release stamp store.
             while slot.stamp.load(Ordering::Acquire) != head + 1 {
@@ -649,7 +676,7 @@ impl<T> Channel<T> {
             if head == tail {
                 return;
             }
-            let slot = &self.buffer[head & (self.mark_bit - 1)];
+            let slot = &self.buffer[self.slot_index(head)];
             // SAFETY: per the contract, the slot holds position `head`'s message, which
             // nobody else will read: we move the head past it next.
             let msg = slot.msg.with(|p| unsafe { p.read().assume_init() });
@@ -664,5 +691,70 @@ impl<T> Drop for Channel<T> {
         // SAFETY: `&mut self`: every handle is gone, so no operation is in flight;
         // `drop_queued` resumes after a message whose `Drop` panicked.
         drop_resuming(&|| unsafe { self.drop_queued() });
+    }
+}
+
+#[cfg(all(test, not(loom), target_has_atomic = "64"))]
+mod tests {
+    use super::*;
+
+    /// A channel of capacity `cap` whose positions start at lap `lap`, as if that many laps
+    /// of messages had already passed through it.
+    fn starting_at_lap(cap: usize, lap: Index) -> Channel<u64> {
+        let channel = Channel::with_capacity(cap);
+        let start = lap * channel.one_lap;
+        channel.head.store(start, Ordering::Relaxed);
+        channel.tail.store(start, Ordering::Relaxed);
+        for (i, slot) in channel.buffer.iter().enumerate() {
+            slot.stamp
+                .store(start + index_from_usize(i), Ordering::Relaxed);
+        }
+        channel
+    }
+
+    /// Positions and stamps run past 2^32, where a 32-bit position would wrap: full and
+    /// empty are still told apart, messages keep their order, the length stays right, and
+    /// the head holds the whole position. On a 64-bit target this checks the arithmetic at
+    /// large positions; on a 32-bit one with 64-bit atomics (i686), also that positions are
+    /// 64-bit.
+    #[test]
+    fn positions_run_past_32_bits() {
+        for cap in [1, 3, 16] {
+            let one_lap = Channel::<u64>::with_capacity(cap).one_lap;
+            let boundary: Index = 1 << 32;
+            let channel = starting_at_lap(cap, boundary / one_lap - 2);
+            let (mut sent, mut received) = (0u64, 0u64);
+            for round in 0..8 {
+                // Alternately fill the ring and move half a lap, so that full, empty and
+                // partly full states fall on both sides of the boundary.
+                let burst = if round % 2 == 0 { cap } else { cap / 2 + 1 };
+                for _ in 0..burst {
+                    channel.try_send(sent).unwrap();
+                    sent += 1;
+                }
+                assert_eq!(channel.len() as u64, sent - received);
+                if burst == cap {
+                    assert!(channel.is_full());
+                    assert_eq!(
+                        channel.try_send(u64::MAX),
+                        Err(TrySendError::Full(u64::MAX))
+                    );
+                }
+                for _ in 0..burst {
+                    assert_eq!(channel.try_recv(), Ok(received));
+                    received += 1;
+                }
+                assert!(channel.is_empty());
+                assert_eq!(channel.try_recv(), Err(TryRecvError::Empty));
+            }
+            let head = channel.head.load(Ordering::Relaxed);
+            assert_eq!(head, channel.tail.load(Ordering::Relaxed));
+            assert!(
+                head > boundary,
+                "cap {cap}: head {head} is not past {boundary}"
+            );
+            channel.disconnect_senders();
+            assert_eq!(channel.try_recv(), Err(TryRecvError::Disconnected));
+        }
     }
 }

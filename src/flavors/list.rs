@@ -20,12 +20,24 @@
 //! - on the head, [`MARK_BIT`] means *the head block is not the tail block*, so a receiver
 //!   need not read the tail (a line the senders keep writing) to know a slot is claimed.
 //!
+//! The index words are [`Index`]es (`sync.rs`): 64 bits wherever the target has 64-bit
+//! atomics, 32-bit targets included, and `usize` elsewhere. A 64-bit word holds 2^63
+//! positions before it wraps, which no channel reaches (about 2,900 years at 10^8 messages
+//! a second); a 32-bit one only 2^31, about 21 seconds at that rate. Claiming, below, needs
+//! the index never to come back to a value a stalled thread loaded. Offsets (below `LAP`)
+//! and the slots' states (three values) stay `usize`: neither grows with the channel's
+//! history.
+//!
 //! ## Claiming
 //!
 //! A sender claims position `p` with a CAS of `tail.index` from `p` to `p + 1`; a receiver
 //! claims with a CAS of `head.index`, after checking that `head < tail`. Neither dereferences
 //! the block pointer it loaded until its CAS has succeeded: success proves the index did not
-//! move, so the block (which holds a still-unfinished slot, the one just claimed) is alive.
+//! move (it never comes back to an old value, see "Positions"), so the block (which holds a
+//! still-unfinished slot, the one just claimed) is alive. Where indices are 32-bit, a
+//! thread stalled between its load and its CAS while the index moved on by a multiple of
+//! 2^31 positions would find its old value again, and claim through a block pointer that
+//! may be freed (docs/DESIGN.md, "Known limitations").
 //!
 //! The sender that claims the last slot of a block installs the next block (allocated before
 //! the claim, so the window in which others see the sentinel is a few stores long), then
@@ -106,7 +118,8 @@ use crate::error::{RecvTimeoutError, TryRecvError};
 use crate::flavors::drop_resuming;
 use crate::sync::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 use crate::sync::{
-    seqcst_accesses_ordered, AtomicPtr, AtomicUsize, Backoff, Ordering, UnsafeCell, IS_LOOM,
+    count_to_usize, index_from_usize, index_to_usize, seqcst_accesses_ordered, AtomicIndex,
+    AtomicPtr, AtomicUsize, Backoff, Index, Ordering, UnsafeCell, IS_LOOM,
 };
 use crate::waiter::{block_on, Deadline, Registry};
 
@@ -118,7 +131,21 @@ const BLOCK_CAP: usize = LAP - 1;
 /// How far positions are shifted to make room for [`MARK_BIT`].
 const SHIFT: usize = 1;
 /// Tail: the channel is disconnected. Head: the head block is not the tail block.
-const MARK_BIT: usize = 1;
+const MARK_BIT: Index = 1;
+
+/// The offset within its lap of the position an index word holds: a slot of the block, or
+/// `BLOCK_CAP` for the sentinel.
+#[inline(always)]
+fn offset_of(index: Index) -> usize {
+    // The remainder is below `LAP`, a `usize`.
+    index_to_usize((index >> SHIFT) % index_from_usize(LAP))
+}
+
+/// The lap (the block, counted from the first) of the position an index word holds.
+#[inline(always)]
+fn lap_of(index: Index) -> Index {
+    (index >> SHIFT) / index_from_usize(LAP)
+}
 
 /// Slot state: the message has been written.
 const WRITE: usize = 1;
@@ -256,14 +283,15 @@ impl<T> Block<T> {
 
 /// One end of the queue: a position and the block it is in.
 struct Position<T> {
-    index: AtomicUsize,
+    /// The position shifted left by [`SHIFT`], and [`MARK_BIT`].
+    index: AtomicIndex,
     block: AtomicPtr<Block<T>>,
 }
 
 impl<T> Position<T> {
     /// The index, then the block. The block pointer may only be dereferenced after a CAS of
     /// the index succeeds (module notes).
-    fn load(&self) -> (usize, *mut Block<T>) {
+    fn load(&self) -> (Index, *mut Block<T>) {
         // ORDERING: Acquire on the index pairs with the Release that moved it onto a new
         // block (`fetch_add` past the sentinel, or the head's store), so the block pointer
         // read next is that index's block or a newer one.
@@ -319,11 +347,11 @@ impl<T> Channel<T> {
     pub(crate) fn new() -> Channel<T> {
         Channel {
             head: CachePadded::new(Position {
-                index: AtomicUsize::new(0),
+                index: AtomicIndex::new(0),
                 block: AtomicPtr::new(ptr::null_mut()),
             }),
             tail: CachePadded::new(Position {
-                index: AtomicUsize::new(0),
+                index: AtomicIndex::new(0),
                 block: AtomicPtr::new(ptr::null_mut()),
             }),
             receivers: Registry::new(),
@@ -447,7 +475,7 @@ impl<T> Channel<T> {
             if tail & MARK_BIT != 0 {
                 break None;
             }
-            let offset = (tail >> SHIFT) % LAP;
+            let offset = offset_of(tail);
 
             // Another sender is installing the next block: wait for it.
             if offset == BLOCK_CAP {
@@ -572,7 +600,7 @@ impl<T> Channel<T> {
         let (mut head, mut block) = self.head.load();
 
         loop {
-            let offset = (head >> SHIFT) % LAP;
+            let offset = offset_of(head);
 
             // Another receiver is moving the head to the next block: wait for it.
             if offset == BLOCK_CAP {
@@ -597,7 +625,7 @@ impl<T> Channel<T> {
                     };
                 }
                 // The tail is in a later block: until we leave this block, no need to check.
-                if (head >> SHIFT) / LAP != (tail >> SHIFT) / LAP {
+                if lap_of(head) != lap_of(tail) {
                     new_head |= MARK_BIT;
                 }
             }
@@ -714,20 +742,22 @@ impl<T> Channel<T> {
             if self.tail.index.load(Ordering::SeqCst) != tail {
                 continue;
             }
-            let mut tail = tail >> SHIFT;
-            let mut head = head >> SHIFT;
-            // A position on a sentinel counts as the start of the next block.
-            if tail % LAP == BLOCK_CAP {
-                tail = tail.wrapping_add(1);
-            }
-            if head % LAP == BLOCK_CAP {
-                head = head.wrapping_add(1);
-            }
+            // Positions, and a position on a sentinel counts as the start of the next block.
+            let position = |index: Index| {
+                let position = index >> SHIFT;
+                if offset_of(index) == BLOCK_CAP {
+                    position.wrapping_add(1)
+                } else {
+                    position
+                }
+            };
+            let (tail, head) = (position(tail), position(head));
             // Every lap crossed between head and tail contains one sentinel, not a slot.
             // Saturating: a receiver that skipped the tail check (the head hint) may be a
             // step ahead of the tail we read; the channel is then empty, not negative.
-            let laps = (tail / LAP).saturating_sub(head / LAP);
-            return tail.saturating_sub(head).saturating_sub(laps);
+            let laps = (tail / index_from_usize(LAP)).saturating_sub(head / index_from_usize(LAP));
+            let queued = tail.saturating_sub(head).saturating_sub(laps);
+            return count_to_usize(queued);
         }
     }
 
@@ -788,7 +818,7 @@ impl<T> Channel<T> {
         let mut tail = loop {
             // ORDERING: Acquire, as in `start_send`.
             let tail = self.tail.index.load(Ordering::Acquire);
-            if (tail >> SHIFT) % LAP != BLOCK_CAP {
+            if offset_of(tail) != BLOCK_CAP {
                 break tail;
             }
             backoff.snooze();
@@ -815,7 +845,7 @@ impl<T> Channel<T> {
         // each was claimed by a sender, whose write we wait for.
         unsafe {
             while head >> SHIFT != tail >> SHIFT {
-                let offset = (head >> SHIFT) % LAP;
+                let offset = offset_of(head);
                 head = head.wrapping_add(1 << SHIFT);
                 if offset < BLOCK_CAP {
                     let slot = &(*block).slots[offset];
@@ -865,7 +895,7 @@ impl<T> Channel<T> {
         // is freed, and each message is read once, the head moving past it first.
         unsafe {
             while head != tail {
-                let offset = (head >> SHIFT) % LAP;
+                let offset = offset_of(head);
                 head = head.wrapping_add(1 << SHIFT);
                 if offset < BLOCK_CAP {
                     let msg = (*block).slots[offset].msg.with(|p| p.read().assume_init());
@@ -900,5 +930,61 @@ impl<T> Drop for Channel<T> {
         // claimed slot in `head..tail` was written; `drop_queued` resumes after a message
         // whose `Drop` panicked.
         drop_resuming(&|| unsafe { self.drop_queued() });
+    }
+}
+
+#[cfg(all(test, not(loom), target_has_atomic = "64"))]
+mod tests {
+    use super::*;
+    use crate::error::TryRecvError;
+
+    /// A channel whose positions start at `start` (a lap boundary), as if that many
+    /// positions had already been used.
+    fn starting_at(start: Index) -> Channel<u64> {
+        assert_eq!(start % index_from_usize(LAP), 0);
+        let channel = Channel::new();
+        channel.head.index.store(start << SHIFT, Ordering::Relaxed);
+        channel.tail.index.store(start << SHIFT, Ordering::Relaxed);
+        channel
+    }
+
+    /// Positions run past 2^31 and 2^32, where a 32-bit index word would wrap (2^31
+    /// positions, shifted by one) and where a position stops fitting 32 bits: messages
+    /// keep their order, the length stays right, and the index holds the whole position.
+    /// On a 64-bit target this checks the arithmetic at large positions; on a 32-bit one
+    /// with 64-bit atomics (i686), also that positions are 64-bit.
+    #[test]
+    fn positions_run_past_32_bits() {
+        for boundary in [1 << 31, 1 << 32] {
+            let start: Index = boundary - 2 * index_from_usize(LAP);
+            let channel = starting_at(start);
+            let (mut sent, mut received) = (0u64, 0u64);
+            for _ in 0..6 {
+                for _ in 0..LAP + 3 {
+                    channel.send(sent).unwrap();
+                    sent += 1;
+                }
+                assert_eq!(channel.len() as u64, sent - received);
+                for _ in 0..LAP {
+                    assert_eq!(channel.try_recv(), Ok(received));
+                    received += 1;
+                }
+                assert_eq!(channel.len() as u64, sent - received);
+            }
+            while received < sent {
+                assert_eq!(channel.try_recv(), Ok(received));
+                received += 1;
+            }
+            assert_eq!(channel.try_recv(), Err(TryRecvError::Empty));
+            assert!(channel.is_empty());
+            let head = channel.head.index.load(Ordering::Relaxed) >> SHIFT;
+            let tail = channel.tail.index.load(Ordering::Relaxed) >> SHIFT;
+            assert_eq!(head, tail);
+            // One position per message, and one more per sentinel passed.
+            assert_eq!(head - start, sent + sent / index_from_usize(BLOCK_CAP));
+            assert!(head > boundary, "head {head} is not past {boundary}");
+            channel.disconnect_senders();
+            assert_eq!(channel.try_recv(), Err(TryRecvError::Disconnected));
+        }
     }
 }
