@@ -4,7 +4,7 @@ use crate::common::{model, model_with_bound, Counted};
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::Arc;
 use loom::thread;
-use panama::{bounded, SendError, SendTimeoutError, TryRecvError, TrySendError};
+use panama::{bounded, RecvError, SendError, SendTimeoutError, TryRecvError, TrySendError};
 use std::time::Duration;
 
 /// A sender parked on a full buffer is woken by a receive (no lost wake-up).
@@ -274,5 +274,21 @@ fn two_receivers_combine_for_parked_sender() {
         first.sort_unstable();
         assert_eq!(first, [0, 1]);
         assert_eq!([r.try_recv(), r.try_recv()], [Ok(2), Ok(3)]);
+    });
+}
+
+/// The last sender leaves while a receiver waits on the empty ring: the receiver's quick
+/// looks do not read the tail that carries the mark ("Quick looks"), so it must see the
+/// mark at its exact re-check after registering, or be woken by the disconnection's
+/// `notify_all`. Asserts that it reports disconnection (loom reports a deadlock if it
+/// sleeps through).
+#[test]
+fn receiver_parks_while_last_sender_drops() {
+    model(|| {
+        let (s, r) = bounded::<i32>(1);
+        let t = thread::spawn(move || r.recv());
+        drop(s);
+        // Main never waits on the channel, so it may join.
+        assert_eq!(t.join().unwrap(), Err(RecvError));
     });
 }
