@@ -3,7 +3,7 @@
 //! Under loom a block holds 2 slots, so a few messages cross block boundaries: block
 //! installation, head moves and block reclamation are all inside these models.
 
-use crate::common::{model, Counted};
+use crate::common::{model, model_with_bound, Counted};
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::Arc;
 use loom::thread;
@@ -211,5 +211,36 @@ fn reuse_written_by_another_sender() {
         assert_eq!(got, [0, 1]);
         drop(s);
         assert_eq!(r.iter().count(), 3);
+    });
+}
+
+/// A receiver whose deadline passes just as a send selects it, while a second receiver
+/// waits too. Receiver `a` waits with an hour's timeout (under loom it passes at its first
+/// timed park: `sync::now`), `b` without one; main sends one message. If the send's
+/// notification selects `a` as its deadline passes, `a` must still make its last attempt
+/// and take the message: the notification was spent on it, so `b` would sleep through a
+/// message left in the channel. Main sends a second message only if `a` got the first.
+/// Asserts each receiver's result and no hang (loom reports `b` stranded as a deadlock).
+///
+/// Bound 2, about 27 s (at 3, over 4 minutes). A waiter that returns at its deadline
+/// without a last attempt when it was selected fails here at 2, not at 1.
+#[test]
+fn recv_timeout_while_notified() {
+    model_with_bound(2, || {
+        let (s, r) = unbounded();
+        let r2 = r.clone();
+        let a = thread::spawn(move || r.recv_timeout(std::time::Duration::from_secs(3600)).ok());
+        let b = thread::spawn(move || r2.recv().unwrap());
+        s.send(1).unwrap();
+        // Main never waits on the channel (an unbounded send does not), so it may join.
+        let first = a.join().unwrap();
+        if first.is_some() {
+            s.send(2).unwrap();
+        }
+        let second = b.join().unwrap();
+        match first {
+            Some(got) => assert_eq!((got, second), (1, 2)),
+            None => assert_eq!(second, 1),
+        }
     });
 }

@@ -8,9 +8,12 @@
 //! Under loom:
 //! - `UnsafeCell` is loom's, which checks that no access races with another.
 //! - `alloc`/`dealloc` are loom's tracked versions, so a leaked block fails the model.
-//! - `park_timeout` becomes a yield, because loom does not model time. A timed wait in a
-//!   model therefore behaves as "the deadline may pass at any check", which is exactly the
-//!   race a model wants to explore.
+//! - Time is a per-thread logical clock ([`now`]), because loom does not model time and a
+//!   model that read the real clock would not run the same way twice. `park_timeout`
+//!   yields (every other thread may run meanwhile) and then moves the thread's clock on by
+//!   the time it was asked to sleep. So in a model a deadline that has not passed yet
+//!   passes at the first timed park and at no earlier check, and one already passed (a
+//!   zero timeout) at the first check.
 //! - [`Backoff`] yields on every step, because loom requires spin loops to yield so that the
 //!   thread they wait for gets scheduled. For the same reason the spin policy of blocking
 //!   operations (`spin.rs`) checks [`IS_LOOM`]: one yielding step, then the parking path,
@@ -30,6 +33,12 @@ mod imp {
 
     pub(crate) mod alloc {
         pub(crate) use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
+    }
+
+    /// The clock deadlines are read against.
+    #[inline(always)]
+    pub(crate) fn now() -> std::time::Instant {
+        std::time::Instant::now()
     }
 
     /// `std::cell::UnsafeCell` with loom's closure-based access API, so both builds share
@@ -77,16 +86,33 @@ mod imp {
         #[allow(unused_imports)] // As in the std shim.
         pub(crate) use loom::thread::{current, park, yield_now, Thread};
 
-        /// Loom has no clock: a timed park is a yield, after which the caller re-checks its
-        /// deadline against the real clock.
-        pub(crate) fn park_timeout(_dur: std::time::Duration) {
+        /// Loom has no clock: a timed park is a yield, after which this thread's clock
+        /// ([`now`](super::now)) has moved on by `dur`, so the deadline the caller parked
+        /// for has passed when it looks again.
+        pub(crate) fn park_timeout(dur: std::time::Duration) {
             loom::thread::yield_now();
+            super::SLEPT.with(|slept| slept.set(slept.get() + dur));
         }
     }
 
     pub(crate) mod alloc {
         pub(crate) use loom::alloc::{alloc, dealloc};
         pub(crate) use std::alloc::{handle_alloc_error, Layout};
+    }
+
+    loom::thread_local! {
+        /// How long this model thread has slept in `park_timeout`: loom's thread-locals
+        /// start afresh in every execution, so a model runs the same way every time.
+        static SLEPT: core::cell::Cell<std::time::Duration> =
+            core::cell::Cell::new(std::time::Duration::ZERO);
+    }
+
+    /// The clock deadlines are read against: the real clock plus the time this thread has
+    /// slept in `park_timeout`. The real clock moves on too, but within one execution by
+    /// far less than the timeouts models use (an hour), so whether a deadline has passed
+    /// depends only on whether the thread has parked for it.
+    pub(crate) fn now() -> std::time::Instant {
+        std::time::Instant::now() + SLEPT.with(core::cell::Cell::get)
     }
 
     /// Loom models SeqCst loads, stores and RMWs as acquire/release, so an argument that

@@ -126,7 +126,7 @@ use std::time::Instant;
 use crate::spin::{Spin, SpinPolicy};
 use crate::sync::thread::{self, Thread};
 use crate::sync::{
-    fence, Arc, AtomicBool, AtomicPtr, AtomicUsize, Backoff, Ordering, UnsafeCell, IS_LOOM,
+    fence, now, Arc, AtomicBool, AtomicPtr, AtomicUsize, Backoff, Ordering, UnsafeCell, IS_LOOM,
 };
 
 /// `Waiter::state`: still waiting, nobody has claimed this wait yet.
@@ -192,7 +192,7 @@ pub enum Deadline {
 impl Deadline {
     /// The deadline `timeout` from now; a timeout too large to represent never expires.
     pub(crate) fn after(timeout: std::time::Duration) -> Deadline {
-        match Instant::now().checked_add(timeout) {
+        match now().checked_add(timeout) {
             Some(at) => Deadline::At(at),
             None => Deadline::Never,
         }
@@ -202,7 +202,7 @@ impl Deadline {
     pub(crate) fn expired(self) -> bool {
         match self {
             Deadline::Never => false,
-            Deadline::At(at) => Instant::now() >= at,
+            Deadline::At(at) => now() >= at,
         }
     }
 }
@@ -345,7 +345,7 @@ pub(crate) fn park_until(deadline: Deadline, mut done: impl FnMut() -> bool) -> 
         match deadline {
             Deadline::Never => thread::park(),
             Deadline::At(at) => {
-                let now = Instant::now();
+                let now = now();
                 if now >= at {
                     return false;
                 }
