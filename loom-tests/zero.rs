@@ -6,7 +6,9 @@ use crate::common::model;
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::Arc;
 use loom::thread;
-use panama::{bounded, RecvError, SendError, SendTimeoutError, TryRecvError, TrySendError};
+use panama::{
+    bounded, RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
+};
 
 /// Exactly-once bookkeeping for models whose threads stay unjoined (common.rs, "Late
 /// unparks"): each message is a bit; a sender records it once its send returned `Ok`, a
@@ -305,6 +307,68 @@ fn try_send_takes_request_a_blocked_sender_rechecked() {
             Err(other) => panic!("unexpected {other:?}"),
         });
         ledger.received(r.recv().unwrap());
+        ledger.received(r.recv().unwrap());
+        drop(r);
+        ledger.finish();
+    });
+}
+
+/// A long timeout, which under loom passes at the thread's first timed park (src/sync.rs,
+/// `now`): the wait has registered by then, so these models time out registered waits.
+const LONG: Duration = Duration::from_secs(3600);
+
+/// A sender registered behind another's offer times out while the receiver that took that
+/// offer holds its wait (`BUSY`) to expose its offer for it, or once its offer is exposed
+/// (`Handed`), racing the receiver's next claim: its message is delivered or handed back,
+/// exactly one of the two.
+#[test]
+fn registered_sender_times_out_as_its_offer_is_exposed_for_it() {
+    model(|| {
+        let (s, r) = bounded(0);
+        let ledger = Ledger::new(3);
+        let s2 = s.clone();
+        party(&ledger, move |l| {
+            s.send(1).unwrap();
+            l.sent(1);
+        });
+        party(&ledger, move |l| match s2.send_timeout(2, LONG) {
+            Ok(()) => l.sent(2),
+            Err(SendTimeoutError::Timeout(2)) => {}
+            Err(other) => panic!("unexpected {other:?}"),
+        });
+        // Until both senders are gone.
+        while let Ok(msg) = r.recv() {
+            ledger.received(msg);
+        }
+        ledger.finish();
+    });
+}
+
+/// A receiver registered behind another's request times out as the sender serves the first
+/// and offers again: a timed-out receive takes nothing, every message is received once, and
+/// the sender's next send finds a receiver or the channel gone.
+#[test]
+fn registered_receiver_times_out_as_a_sender_arrives() {
+    model(|| {
+        let (s, r) = bounded(0);
+        let ledger = Ledger::new(3);
+        let r2 = r.clone();
+        party(&ledger, move |l| match r2.recv_timeout(LONG) {
+            Ok(msg) => l.received(msg),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(other) => panic!("unexpected {other:?}"),
+        });
+        party(&ledger, move |l| {
+            for msg in 1..=2 {
+                match s.send(msg) {
+                    Ok(()) => l.sent(msg),
+                    Err(SendError(m)) => {
+                        assert_eq!(m, msg);
+                        break;
+                    }
+                }
+            }
+        });
         ledger.received(r.recv().unwrap());
         drop(r);
         ledger.finish();
