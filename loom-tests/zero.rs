@@ -7,7 +7,8 @@ use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::Arc;
 use loom::thread;
 use panama::{
-    bounded, RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
+    bounded, RecvError, RecvTimeoutError, SendError, SendTimeoutError, Sender, TryRecvError,
+    TrySendError,
 };
 
 /// Exactly-once bookkeeping for models whose threads stay unjoined (common.rs, "Late
@@ -38,6 +39,20 @@ impl Ledger {
     fn received(&self, msg: usize) {
         let before = self.received.fetch_or(1 << msg, Ordering::SeqCst);
         assert_eq!(before & 1 << msg, 0, "message {msg} received twice");
+    }
+
+    /// Sends messages `1..=last` in order, recording each that went through, until the
+    /// receivers are gone (the failed send must hand its message back).
+    fn send_until_gone(&self, s: &Sender<usize>, last: usize) {
+        for msg in 1..=last {
+            match s.send(msg) {
+                Ok(()) => self.sent(msg),
+                Err(SendError(m)) => {
+                    assert_eq!(m, msg);
+                    break;
+                }
+            }
+        }
     }
 
     /// Called once by each party when it is done with the channel.
@@ -222,15 +237,7 @@ fn try_recv_takes_offer_a_blocked_receiver_rechecked() {
             l.received(r2.recv().unwrap());
         });
         party(&ledger, move |l| {
-            for msg in 1..=3 {
-                match s.send(msg) {
-                    Ok(()) => l.sent(msg),
-                    Err(SendError(m)) => {
-                        assert_eq!(m, msg);
-                        break;
-                    }
-                }
-            }
+            l.send_until_gone(&s, 3);
         });
         ledger.received(r.recv().unwrap());
         if let Ok(msg) = r.try_recv() {
@@ -363,15 +370,7 @@ fn registered_receiver_times_out_as_a_sender_arrives() {
             Err(other) => panic!("unexpected {other:?}"),
         });
         party(&ledger, move |l| {
-            for msg in 1..=2 {
-                match s.send(msg) {
-                    Ok(()) => l.sent(msg),
-                    Err(SendError(m)) => {
-                        assert_eq!(m, msg);
-                        break;
-                    }
-                }
-            }
+            l.send_until_gone(&s, 2);
         });
         ledger.received(r.recv().unwrap());
         drop(r);
