@@ -206,13 +206,13 @@ impl<T> State<'_, T> {
     }
 }
 
-enum SenderFlavor<T> {
+pub(crate) enum SenderFlavor<T> {
     List(SenderRef<list::Channel<T>>),
     Array(SenderRef<array::Channel<T>>),
     Zero(SenderRef<zero::Channel<T>>),
 }
 
-enum ReceiverFlavor<T> {
+pub(crate) enum ReceiverFlavor<T> {
     List(ReceiverRef<list::Channel<T>>),
     Array(ReceiverRef<array::Channel<T>>),
     Zero(ReceiverRef<zero::Channel<T>>),
@@ -239,7 +239,7 @@ enum ReceiverFlavor<T> {
 /// assert_eq!(got, [1, 2]);
 /// ```
 pub struct Sender<T> {
-    flavor: SenderFlavor<T>,
+    pub(crate) flavor: SenderFlavor<T>,
 }
 
 /// The receiving side of a channel.
@@ -266,7 +266,7 @@ pub struct Sender<T> {
 /// assert_eq!(r.recv(), Err(panama::RecvError)); // the sender is gone
 /// ```
 pub struct Receiver<T> {
-    flavor: ReceiverFlavor<T>,
+    pub(crate) flavor: ReceiverFlavor<T>,
 }
 
 // SAFETY: a sender only moves `T` values into the channel, which hands them to another
@@ -392,6 +392,17 @@ impl<T> Sender<T> {
             (SenderFlavor::Array(a), SenderFlavor::Array(b)) => a.same_channel(b),
             (SenderFlavor::Zero(a), SenderFlavor::Zero(b)) => a.same_channel(b),
             _ => false,
+        }
+    }
+}
+
+impl<T> Sender<T> {
+    /// The channel's address: the same for every handle of one channel.
+    pub(crate) fn addr(&self) -> usize {
+        match &self.flavor {
+            SenderFlavor::List(chan) => chan.chan() as *const _ as usize,
+            SenderFlavor::Array(chan) => chan.chan() as *const _ as usize,
+            SenderFlavor::Zero(chan) => chan.chan() as *const _ as usize,
         }
     }
 }
@@ -544,6 +555,17 @@ impl<T> Receiver<T> {
     /// ```
     pub fn try_iter(&self) -> TryIter<'_, T> {
         TryIter { receiver: self }
+    }
+}
+
+impl<T> Receiver<T> {
+    /// The channel's address: the same for every handle of one channel.
+    pub(crate) fn addr(&self) -> usize {
+        match &self.flavor {
+            ReceiverFlavor::List(chan) => chan.chan() as *const _ as usize,
+            ReceiverFlavor::Array(chan) => chan.chan() as *const _ as usize,
+            ReceiverFlavor::Zero(chan) => chan.chan() as *const _ as usize,
+        }
     }
 }
 

@@ -231,3 +231,60 @@ impl From<RecvError> for RecvTimeoutError {
         RecvTimeoutError::Disconnected
     }
 }
+
+/// The error of [`Select::try_select`](crate::Select::try_select): no operation was ready.
+#[derive(PartialEq, Eq, Clone, Copy, Debug)]
+pub struct TrySelectError;
+
+impl fmt::Display for TrySelectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("all operations in select would block")
+    }
+}
+
+impl error::Error for TrySelectError {}
+
+/// The error of [`Select::select_timeout`](crate::Select::select_timeout) and
+/// [`Select::select_deadline`](crate::Select::select_deadline): no operation became ready
+/// in time.
+#[derive(PartialEq, Eq, Clone, Copy, Debug)]
+pub struct SelectTimeoutError;
+
+impl fmt::Display for SelectTimeoutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("timed out waiting on select")
+    }
+}
+
+impl error::Error for SelectTimeoutError {}
+
+/// The error of [`Select::try_ready`](crate::Select::try_ready): no operation was ready.
+///
+/// (crossbeam-channel 0.5 gives this type no `Display` nor `Error`; panama adds them, with
+/// the message of [`TrySelectError`].)
+#[derive(PartialEq, Eq, Clone, Copy, Debug)]
+pub struct TryReadyError;
+
+impl fmt::Display for TryReadyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("all operations in select would block")
+    }
+}
+
+impl error::Error for TryReadyError {}
+
+/// The error of [`Select::ready_timeout`](crate::Select::ready_timeout) and
+/// [`Select::ready_deadline`](crate::Select::ready_deadline): no operation became ready in
+/// time.
+///
+/// (crossbeam-channel 0.5 gives this type no `Display` nor `Error`; panama adds them.)
+#[derive(PartialEq, Eq, Clone, Copy, Debug)]
+pub struct ReadyTimeoutError;
+
+impl fmt::Display for ReadyTimeoutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("timed out waiting on ready")
+    }
+}
+
+impl error::Error for ReadyTimeoutError {}

@@ -58,6 +58,7 @@ mod counter;
 mod error;
 mod flavors;
 mod pause;
+mod select;
 mod spin;
 mod sync;
 mod waiter;
@@ -66,8 +67,10 @@ pub use crate::channel::{
     bounded, channel, sync_channel, unbounded, IntoIter, Iter, Receiver, Sender, TryIter,
 };
 pub use crate::error::{
-    RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
+    ReadyTimeoutError, RecvError, RecvTimeoutError, SelectTimeoutError, SendError,
+    SendTimeoutError, TryReadyError, TryRecvError, TrySelectError, TrySendError,
 };
+pub use crate::select::{Select, SelectedOperation};
 
 /// Internals that the loom models in `loom-tests/` drive directly. Only in loom builds.
 #[cfg(loom)]

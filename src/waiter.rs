@@ -246,7 +246,7 @@ impl Waiter {
     /// Returns `true` if it was still waiting; the caller must then [`finish`] it.
     ///
     /// [`finish`]: Waiter::finish
-    fn try_claim(&self) -> bool {
+    pub(crate) fn try_claim(&self) -> bool {
         // ORDERING: Acquire is not what makes the packet visible: the waiter wrote it before
         // its Release push of the node, which the combiner's Acquire swap of `incoming`
         // read. Nothing Release-stores `WAITING`, so this synchronizes with nothing; kept
@@ -259,7 +259,7 @@ impl Waiter {
     /// Ends a claim taken by [`try_claim`](Waiter::try_claim) with `outcome` ([`COMPLETED`]
     /// or an operation id) and, if `wake`, wakes the waiter. The waiter may return, and its
     /// packet go, as soon as the state is stored, so nothing of the packet is touched after.
-    fn finish(&self, outcome: usize, wake: bool) {
+    pub(crate) fn finish(&self, outcome: usize, wake: bool) {
         debug_assert!(outcome == COMPLETED || outcome >= FIRST_OP);
         // ORDERING: Release: what the claimer did with the packet (moved the message out)
         // happens before the waiter's Acquire load of the state.

@@ -106,6 +106,7 @@ use crossbeam_utils::CachePadded;
 
 use crate::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use crate::flavors::drop_resuming;
+use crate::select::Token as SelToken;
 use crate::sync::{
     index_from_usize, index_to_usize, seqcst_accesses_ordered, AtomicIndex, Backoff, Index,
     Ordering, UnsafeCell,
@@ -616,6 +617,77 @@ impl<T> Channel<T> {
 
     pub(crate) fn is_full(&self) -> bool {
         self.len() == self.cap
+    }
+
+    /// Whether either side has left (the tail's mark).
+    fn is_disconnected(&self) -> bool {
+        self.tail.load(Ordering::SeqCst) & self.mark_bit != 0
+    }
+
+    /// Selection: claims a receive if a message is there (or the channel is disconnected).
+    pub(crate) fn select_try_recv(&self) -> Option<SelToken> {
+        match self.start_recv(Look::Exact) {
+            Ok(Token { index, stamp }) => Some(SelToken::Array { index, stamp }),
+            Err(Busy::Disconnected) => Some(SelToken::Disconnected),
+            Err(Busy::Wait) => None,
+        }
+    }
+
+    /// Selection: claims a slot to send into if there is room (or reports disconnection).
+    pub(crate) fn select_try_send(&self) -> Option<SelToken> {
+        match self.start_send(Look::Exact) {
+            Ok(Token { index, stamp }) => Some(SelToken::Array { index, stamp }),
+            Err(Busy::Disconnected) => Some(SelToken::Disconnected),
+            Err(Busy::Wait) => None,
+        }
+    }
+
+    /// Selection: whether a receive could complete now, without claiming. Reads the tail
+    /// (in `len`): the re-check of the wake-up handshake (waiter.rs).
+    pub(crate) fn recv_ready(&self) -> bool {
+        !self.is_empty() || self.is_disconnected()
+    }
+
+    /// Selection: whether a send could complete now, without claiming. Reads the head (in
+    /// `len`): the re-check of the wake-up handshake.
+    pub(crate) fn send_ready(&self) -> bool {
+        self.len() < self.cap || self.is_disconnected()
+    }
+
+    /// Selection: the registry receivers (`true`) or senders wait in.
+    pub(crate) fn registry(&self, receivers: bool) -> &Registry {
+        if receivers {
+            &self.receivers
+        } else {
+            &self.senders
+        }
+    }
+
+    /// Selection: completes a claimed receive.
+    ///
+    /// # Safety
+    /// `token` came from [`select_try_recv`](Channel::select_try_recv) on this channel and
+    /// is used once.
+    pub(crate) unsafe fn select_read(&self, token: SelToken) -> Result<T, ()> {
+        match token {
+            SelToken::Array { index, stamp } => Ok(self.finish_recv(Token { index, stamp })),
+            _ => Err(()),
+        }
+    }
+
+    /// Selection: completes a claimed send.
+    ///
+    /// # Safety
+    /// `token` came from [`select_try_send`](Channel::select_try_send) on this channel and
+    /// is used once.
+    pub(crate) unsafe fn select_write(&self, token: SelToken, msg: T) -> Result<(), T> {
+        match token {
+            SelToken::Array { index, stamp } => {
+                self.finish_send(Token { index, stamp }, msg);
+                Ok(())
+            }
+            _ => Err(msg),
+        }
     }
 
     /// The last sender left: mark the tail, wake every parked receiver.

@@ -116,6 +116,7 @@ use crossbeam_utils::CachePadded;
 
 use crate::error::{RecvTimeoutError, TryRecvError};
 use crate::flavors::drop_resuming;
+use crate::select::Token as SelToken;
 use crate::sync::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 use crate::sync::{
     count_to_usize, index_from_usize, index_to_usize, seqcst_accesses_ordered, AtomicIndex,
@@ -765,6 +766,87 @@ impl<T> Channel<T> {
         let head = self.head.index.load(Ordering::SeqCst);
         let tail = self.tail.index.load(Ordering::SeqCst);
         head >> SHIFT == tail >> SHIFT
+    }
+
+    /// Selection: claims a receive if a message is there (or the channel is disconnected).
+    pub(crate) fn select_try_recv(&self) -> Option<SelToken> {
+        match self.start_recv() {
+            Claim::Ready(Token { block, offset }) => Some(SelToken::List {
+                block: block.cast(),
+                offset,
+            }),
+            Claim::Disconnected => Some(SelToken::Disconnected),
+            Claim::Empty => None,
+        }
+    }
+
+    /// Selection: claims a slot to send into (always there unless disconnected).
+    pub(crate) fn select_try_send(&self) -> SelToken {
+        match self.start_send() {
+            Some(Token { block, offset }) => SelToken::List {
+                block: block.cast(),
+                offset,
+            },
+            None => SelToken::Disconnected,
+        }
+    }
+
+    /// Selection: whether a receive could complete now, without claiming. Reads the tail:
+    /// the re-check of the wake-up handshake (waiter.rs).
+    pub(crate) fn recv_ready(&self) -> bool {
+        let head = self.head.index.load(Ordering::SeqCst);
+        let tail = self.tail.index.load(Ordering::SeqCst);
+        head >> SHIFT != tail >> SHIFT || tail & MARK_BIT != 0
+    }
+
+    /// Selection: the registry receivers wait in.
+    pub(crate) fn receivers(&self) -> &Registry {
+        &self.receivers
+    }
+
+    /// Selection: completes a claimed receive.
+    ///
+    /// # Safety
+    /// `token` came from [`select_try_recv`](Channel::select_try_recv) on this channel and
+    /// is used once.
+    pub(crate) unsafe fn select_read(&self, token: SelToken) -> Result<T, ()> {
+        match token {
+            SelToken::List { block, offset } => {
+                // SAFETY: a fresh claim from `start_recv` (per the contract).
+                Ok(unsafe {
+                    self.read(Token {
+                        block: block.cast(),
+                        offset,
+                    })
+                })
+            }
+            _ => Err(()),
+        }
+    }
+
+    /// Selection: completes a claimed send.
+    ///
+    /// # Safety
+    /// `token` came from [`select_try_send`](Channel::select_try_send) on this channel and
+    /// is used once.
+    pub(crate) unsafe fn select_write(&self, token: SelToken, msg: T) -> Result<(), T> {
+        match token {
+            SelToken::List { block, offset } => {
+                // SAFETY: a fresh claim from `start_send` (per the contract).
+                unsafe {
+                    self.write(
+                        Token {
+                            block: block.cast(),
+                            offset,
+                        },
+                        msg,
+                    )
+                };
+                self.receivers.notify_one();
+                Ok(())
+            }
+            _ => Err(msg),
+        }
     }
 
     /// Called when the last sender leaves: marks the tail, wakes every parked receiver.

@@ -91,10 +91,11 @@ use crossbeam_utils::CachePadded;
 
 use crate::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use crate::pause;
+use crate::select::{Reg, Token};
 use crate::spin::SpinPolicy;
 use crate::sync::thread::{self, Thread};
 use crate::sync::{
-    seqcst_accesses_ordered, AtomicBool, AtomicPtr, AtomicUsize, Ordering, UnsafeCell,
+    seqcst_accesses_ordered, Arc, AtomicBool, AtomicPtr, AtomicUsize, Ordering, UnsafeCell,
 };
 use crate::waiter::{
     block_on, park_until, wait_registered, Completion, Deadline, Registry, Waiter, COMPLETED,
@@ -111,9 +112,19 @@ const WAITING: usize = 0;
 const DONE: usize = 1;
 /// `Packet::state`: claimed by disconnection; no exchange happened.
 const DISCONNECTED: usize = 2;
+/// `Packet::state`: claimed by a selecting thread whose selected operation was dropped
+/// before it completed (its `SelectedOperation` was dropped in a panic): no exchange
+/// happened, and the owner tries again. `SelPacket::state`: the side that was to write the
+/// message, or the one that was to read it, will not.
+const RETRY: usize = 3;
 
 /// Low bit of `slot`: the exposed packet is a receiver's request (clear: a sender's offer).
 const REQUEST: usize = 1;
+/// Second bit of `slot`: the exposed packet is a selecting thread's [`SelPacket`] (clear:
+/// a [`Packet`] on its owner's stack). See "Selection".
+const SELECT: usize = 2;
+/// Both tag bits.
+const TAGS: usize = REQUEST | SELECT;
 
 /// `packet`'s pointer with the kind bit `tag` (0 or [`REQUEST`]) added.
 fn tagged<T>(packet: &Packet<T>, tag: usize) -> *mut Packet<T> {
@@ -134,9 +145,14 @@ fn is_request<T>(tagged: *mut Packet<T>) -> bool {
 fn untagged<T>(tagged: *mut Packet<T>) -> *const Packet<T> {
     tagged
         .cast::<u8>()
-        .wrapping_sub(tagged as usize & REQUEST)
+        .wrapping_sub(tagged as usize & TAGS)
         .cast::<Packet<T>>()
         .cast_const()
+}
+
+/// Whether a slot value is a selecting thread's [`SelPacket`].
+fn is_select<T>(tagged: *mut Packet<T>) -> bool {
+    tagged as usize & SELECT != 0
 }
 
 /// What an exposed thread waits on, on its own stack.
@@ -204,6 +220,155 @@ impl<T> Packet<T> {
         spin.parked(parking);
         state
     }
+}
+
+/// What a selecting thread exposes ("Selection"): shared by the owner and the slot (one
+/// strong count each), so that whoever lets go last frees it and no one waits for another
+/// to finish with it.
+struct SelPacket<T> {
+    /// The selecting thread's wait: claiming it is what decides the selection.
+    waiter: Arc<Waiter>,
+    /// The operation id this packet stands for in that wait.
+    op: usize,
+    /// [`WAITING`] until the message is written ([`DONE`]), the operation fails by
+    /// disconnection ([`DISCONNECTED`]), or one side gives up ([`RETRY`]).
+    state: AtomicUsize,
+    /// The message, written by the sending side before it stores `DONE`.
+    msg: UnsafeCell<MaybeUninit<T>>,
+    /// The receiving side's thread, to unpark once the message is written: the owner's for
+    /// a request (set when it is made), the claimer's for an offer (set between its claim
+    /// of the wait and its `finish`, which publishes it to the owner).
+    reader: UnsafeCell<Option<Thread>>,
+}
+
+impl<T> SelPacket<T> {
+    fn new(waiter: &Arc<Waiter>, op: usize, kind: usize) -> SelPacket<T> {
+        SelPacket {
+            waiter: waiter.clone(),
+            op,
+            state: AtomicUsize::new(WAITING),
+            msg: UnsafeCell::new(MaybeUninit::uninit()),
+            reader: UnsafeCell::new((kind == REQUEST).then(thread::current)),
+        }
+    }
+
+    /// Records the current thread as the reader: the claimer of an offer, before it
+    /// finishes the claim.
+    fn set_reader(&self) {
+        // SAFETY: only the claimer writes `reader` of an offer, before its `finish`
+        // publishes it; the owner reads it after seeing the outcome.
+        self.reader
+            .with_mut(|r| unsafe { *r = Some(thread::current()) });
+    }
+
+    /// The reader's thread (see `reader`).
+    fn reader(&self) -> Option<Thread> {
+        // SAFETY: written before it was published to us (see `reader`), never again.
+        self.reader.with(|r| unsafe { (*r).clone() })
+    }
+
+    /// Writes `msg` for the reader, unless the reader gave up; then hands it back.
+    fn write(&self, msg: T) -> Result<(), T> {
+        self.msg.with_mut(|p| {
+            // SAFETY: only the sending side writes the message, once.
+            unsafe { p.write(MaybeUninit::new(msg)) }
+        });
+        let reader = self.reader();
+        // ORDERING: Release publishes the message to the reader's Acquire; Acquire on
+        // failure is not needed (the message is ours again either way).
+        match self
+            .state
+            .compare_exchange(WAITING, DONE, Ordering::Release, Ordering::Relaxed)
+        {
+            Ok(_) => {
+                if let Some(reader) = reader {
+                    reader.unpark();
+                }
+                Ok(())
+            }
+            // SAFETY: the reader gave up before our message was published: it is ours.
+            Err(_) => Err(self.msg.with(|p| unsafe { p.read().assume_init() })),
+        }
+    }
+
+    /// Waits for the sending side and takes the message: `None` if it gave up instead,
+    /// `Some(Err(()))` if the operation failed by disconnection.
+    fn read_or_disconnected(&self, policy: &SpinPolicy) -> Option<Result<T, ()>> {
+        let mut spin = policy.start();
+        let state = loop {
+            // ORDERING: Acquire pairs with the Release in `write` (or the disconnecting
+            // thread's store).
+            let state = self.state.load(Ordering::Acquire);
+            if state != WAITING {
+                spin.done();
+                break state;
+            }
+            if !spin.snooze() {
+                let parking = spin.park();
+                let mut state = WAITING;
+                park_until(Deadline::Never, || {
+                    // ORDERING: as above.
+                    state = self.state.load(Ordering::Acquire);
+                    state != WAITING
+                });
+                spin.parked(parking);
+                break state;
+            }
+        };
+        match state {
+            // SAFETY: `DONE`: the writer initialized the message (Acquire above); we are
+            // the only reader.
+            DONE => Some(Ok(self.msg.with(|p| unsafe { p.read().assume_init() }))),
+            DISCONNECTED => Some(Err(())),
+            _ => None,
+        }
+    }
+
+    /// [`read_or_disconnected`](SelPacket::read_or_disconnected) for a claimer, which
+    /// cannot see a disconnection: the packet was claimed by it, not by the disconnecting
+    /// thread.
+    fn read(&self, policy: &SpinPolicy) -> Option<T> {
+        match self.read_or_disconnected(policy) {
+            Some(Ok(msg)) => Some(msg),
+            _ => None,
+        }
+    }
+
+    /// A selected operation holding this packet was dropped before completing: tell the
+    /// other side, so that it tries again instead of waiting; drop a message already
+    /// written for us.
+    ///
+    /// # Safety
+    /// `raw` is a strong count of a `SelPacket<T>`, given up here.
+    unsafe fn abandon(raw: *const ()) {
+        // SAFETY: per the contract.
+        let packet = unsafe { Arc::from_raw(raw.cast::<SelPacket<T>>()) };
+        // ORDERING: Acquire on failure pairs with the writer's Release, for the message.
+        match packet
+            .state
+            .compare_exchange(WAITING, RETRY, Ordering::Relaxed, Ordering::Acquire)
+        {
+            Ok(_) => {
+                if let Some(reader) = packet.reader() {
+                    reader.unpark();
+                }
+            }
+            Err(DONE) => {
+                // SAFETY: written for us and not read: we drop it.
+                drop(packet.msg.with(|p| unsafe { p.read().assume_init() }));
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+/// What [`Channel::step`] took from the slot.
+enum Taken<T> {
+    /// A packet on its owner's stack; the taker must complete it.
+    Plain(*mut Packet<T>),
+    /// A selecting thread's packet whose wait the taker claimed (`BUSY`): the taker must
+    /// finish that claim. The slot value is kept for [`Channel::removed`].
+    Select(Arc<SelPacket<T>>, *mut Packet<T>),
 }
 
 /// The rendezvous channel.
@@ -329,6 +494,7 @@ impl<T> Channel<T> {
         // and slot CAS are SeqCst, so either its load of the slot sees our offer (it then
         // takes and fails it, and wakes the owner), or our load below sees the flag.
         seqcst_accesses_ordered();
+        self.exposed(0);
         pause::point("zero::expose_parked_offer::exposed");
         if self.disconnected.load(Ordering::SeqCst) {
             // Wake the owner: told its offer is exposed, it looks at the flag in
@@ -356,16 +522,14 @@ impl<T> Channel<T> {
     }
 
     /// One attempt: if the other kind (`other`: [`REQUEST`] for a sender, 0 for a receiver)
-    /// is exposed, claim it, do the `exchange` with its packet (which must complete it), and
-    /// notify its kind. Answers [`Step::Wait`] only when it saw its own kind exposed: a lost
-    /// race for the other kind means the slot changed, so it looks again. (A failed claim
-    /// read as "wait" once let a receiver park beside an exposed offer: "No one parks beside
-    /// a partner".)
-    fn step<R>(
-        &self,
-        other: usize,
-        exchange: impl FnOnce(*const Packet<T>) -> R,
-    ) -> Step<Result<R, ()>> {
+    /// is exposed, claim it and return what was taken; the caller does the exchange and
+    /// notifies the packet's kind. Answers [`Step::Wait`] only when it saw its own kind
+    /// exposed: a lost race for the other kind means the slot changed, so it looks again.
+    /// (A failed claim read as "wait" once let a receiver park beside an exposed offer: "No
+    /// one parks beside a partner".) A selecting thread's packet is claimed twice: from the
+    /// slot, then through its wait ("Selection"); if the second claim fails (its selection
+    /// chose another operation), the packet is let go and the step looks again.
+    fn step(&self, other: usize) -> Step<Result<Taken<T>, ()>> {
         loop {
             if self.disconnected.load(Ordering::SeqCst) {
                 return Step::Done(Err(()));
@@ -381,39 +545,109 @@ impl<T> Channel<T> {
                 return Step::Wait;
             }
             pause::point("zero::step::claim");
-            if self.take(cur) {
-                let done = exchange(untagged(cur));
-                self.removed(cur);
-                return Step::Done(Ok(done));
+            if !self.take(cur) {
+                continue;
             }
+            if !is_select(cur) {
+                return Step::Done(Ok(Taken::Plain(cur)));
+            }
+            // SAFETY: the slot held one strong count of the `SelPacket` (see
+            // `select_register`), and our `take` moved it to us.
+            let packet = unsafe { Arc::from_raw(untagged(cur).cast::<SelPacket<T>>()) };
+            if packet.waiter.try_claim() {
+                return Step::Done(Ok(Taken::Select(packet, cur)));
+            }
+            // Its selection is decided otherwise: the packet is dead. It left the slot, so
+            // its kind's waiters hear of it, as for any removal.
+            drop(packet);
+            self.removed(cur);
         }
     }
 
     /// One attempt of a send: hand `msg` to an exposed receiver if there is one.
     fn send_step(&self, msg: &mut Option<T>) -> Step<Result<(), ()>> {
-        self.step(REQUEST, |packet| {
-            let msg = msg.take().expect("a send hands over one message");
-            // SAFETY: we claimed the request: its owner waits for `state`, and only we
-            // write its place, once.
-            unsafe {
-                (*packet).msg.with_mut(|p| p.write(MaybeUninit::new(msg)));
-                Packet::complete(packet, DONE);
+        match self.step(REQUEST) {
+            Step::Done(Ok(Taken::Plain(cur))) => {
+                let msg = msg.take().expect("a send hands over one message");
+                // SAFETY: we claimed the plain request `cur`.
+                unsafe { self.fill_request(cur, msg) };
+                Step::Done(Ok(()))
             }
-        })
+            Step::Done(Ok(Taken::Select(packet, cur))) => {
+                let msg = msg.take().expect("a send hands over one message");
+                // Written before the claim is finished, so the owner, woken by `finish`,
+                // finds it at once. Its owner cannot have given up: it has not yet been
+                // told it was selected.
+                if packet.write(msg).is_err() {
+                    unreachable!("a selecting receiver gave up before it was selected");
+                }
+                packet.waiter.finish(packet.op, true);
+                self.removed(cur);
+                Step::Done(Ok(()))
+            }
+            Step::Done(Err(())) => Step::Done(Err(())),
+            Step::Expose => Step::Expose,
+            Step::Wait => Step::Wait,
+        }
+    }
+
+    /// Completes a plain request claimed by a send: writes `msg` into it and notifies.
+    ///
+    /// # Safety
+    /// `cur` is a plain request this thread took from the slot and has not completed.
+    unsafe fn fill_request(&self, cur: *mut Packet<T>, msg: T) {
+        let packet = untagged(cur);
+        // SAFETY: we claimed the request: its owner waits for `state`, and only we
+        // write its place, once.
+        unsafe {
+            (*packet).msg.with_mut(|p| p.write(MaybeUninit::new(msg)));
+            Packet::complete(packet, DONE);
+        }
+        self.removed(cur);
+    }
+
+    /// Completes a plain offer claimed by a receive: moves its message out and notifies.
+    ///
+    /// # Safety
+    /// `cur` is a plain offer this thread took from the slot and has not completed.
+    unsafe fn empty_offer(&self, cur: *mut Packet<T>) -> T {
+        let packet = untagged(cur);
+        // SAFETY: we claimed the offer: its owner initialized the message before exposing
+        // it (published by the exposing CAS, acquired by ours) and waits for `state`; we
+        // move the message out once.
+        let msg = unsafe {
+            let msg = (*packet).msg.with(|p| p.read().assume_init());
+            Packet::complete(packet, DONE);
+            msg
+        };
+        self.removed(cur);
+        msg
     }
 
     /// One attempt of a receive: take the message of an exposed sender if there is one.
     fn recv_step(&self) -> Step<Result<T, ()>> {
-        self.step(0, |packet| {
-            // SAFETY: we claimed the offer: its owner initialized the message before
-            // exposing it (published by the exposing CAS, acquired by ours) and waits for
-            // `state`; we move the message out once.
-            unsafe {
-                let msg = (*packet).msg.with(|p| p.read().assume_init());
-                Packet::complete(packet, DONE);
-                msg
-            }
-        })
+        loop {
+            return match self.step(0) {
+                Step::Done(Ok(Taken::Plain(cur))) => {
+                    // SAFETY: we claimed the plain offer `cur`.
+                    Step::Done(Ok(unsafe { self.empty_offer(cur) }))
+                }
+                Step::Done(Ok(Taken::Select(packet, cur))) => {
+                    // A selecting sender's offer holds no message yet: its owner writes it
+                    // once woken for this operation.
+                    packet.set_reader();
+                    packet.waiter.finish(packet.op, true);
+                    self.removed(cur);
+                    match packet.read(&self.receivers.spin) {
+                        Some(msg) => Step::Done(Ok(msg)),
+                        None => continue, // Its selected operation was dropped: look again.
+                    }
+                }
+                Step::Done(Err(())) => Step::Done(Err(())),
+                Step::Expose => Step::Expose,
+                Step::Wait => Step::Wait,
+            };
+        }
     }
 
     /// Exposes `packet` and waits for a claimer, disconnection, or the deadline. Returns the
@@ -430,6 +664,7 @@ impl<T> Channel<T> {
         {
             return None; // Someone else got the slot first: the caller tries again.
         }
+        self.exposed(tag);
         pause::point("zero::expose::exposed");
         Some(self.wait_exposed(packet, tagged, deadline))
     }
@@ -490,7 +725,8 @@ impl<T> Channel<T> {
                 Step::Expose => {
                     let packet = Packet::new(msg.take());
                     match self.expose(&packet, 0, deadline) {
-                        None => msg = Some(Self::take_back(&packet)), // Slot taken: retry.
+                        // Slot taken, or a selecting receiver's claim was dropped: retry.
+                        None | Some(RETRY) => msg = Some(Self::take_back(&packet)),
                         Some(state) => return self.send_outcome(&packet, state),
                     }
                     continue;
@@ -538,7 +774,9 @@ impl<T> Channel<T> {
                 // A receiver exposed our offer for us: wait for it to be taken, as if we
                 // had exposed it ourselves.
                 let state = self.wait_exposed(&packet, tagged(&packet, 0), deadline);
-                return self.send_outcome(&packet, state);
+                if state != RETRY {
+                    return self.send_outcome(&packet, state);
+                }
             }
             // Not exposed: the message in the packet is ours again. After a timeout the
             // loop makes one last attempt before reporting it.
@@ -597,7 +835,8 @@ impl<T> Channel<T> {
                 Some(Step::Expose) => {
                     let packet = Packet::new(None);
                     match self.expose(&packet, REQUEST, deadline) {
-                        None => {} // The slot was taken: retry.
+                        // The slot was taken, or a selecting sender's claim was dropped: retry.
+                        None | Some(RETRY) => {}
                         Some(DONE) => {
                             // SAFETY: `DONE` on a request: the claiming sender wrote the
                             // message (Release in `complete`, Acquire in `wait`).
@@ -619,6 +858,249 @@ impl<T> Channel<T> {
         }
     }
 
+    /// Tells the other kind's registry that a packet of `kind` was just exposed. Plain
+    /// waiters there are parked behind a packet of their own kind and need no news, but a
+    /// selecting thread that only watches (`Select::ready`) waits there for the other kind
+    /// to show up ("Selection").
+    fn exposed(&self, kind: usize) {
+        // Under loom, the exposing CAS's place in the SeqCst order, before the load of
+        // `waiters` (waiter.rs, "No lost wake-up").
+        seqcst_accesses_ordered();
+        if kind == REQUEST {
+            self.senders.notify_one();
+        } else {
+            self.receivers.notify_one();
+        }
+    }
+
+    /// Selection: a selecting thread consumed a wake-up of `kind`'s registry without
+    /// exposing a packet of that kind: pass it on ("No one parks beside a partner", rule 3).
+    pub(crate) fn hand_on(&self, kind: usize) {
+        if kind == REQUEST {
+            self.receivers.notify_one();
+        } else {
+            self.notify_sender();
+        }
+    }
+
+    /// The registry where waiters of `kind` park.
+    fn registry_of_kind(&self, kind: usize) -> &Registry {
+        if kind == REQUEST {
+            &self.receivers
+        } else {
+            &self.senders
+        }
+    }
+
+    /// Selection: claims the operation of `kind` ([`REQUEST`] to receive, 0 to send) if the
+    /// other kind is exposed or the channel is disconnected, without waiting. The exchange
+    /// itself is left to [`select_read`](Channel::select_read) or
+    /// [`select_write`](Channel::select_write) with the token.
+    pub(crate) fn select_try(&self, kind: usize) -> Option<Token> {
+        match self.step(kind ^ REQUEST) {
+            Step::Done(Err(())) => Some(Token::Disconnected),
+            Step::Done(Ok(Taken::Plain(cur))) => Some(Token::Zero {
+                packet: cur.cast_const().cast(),
+                abandon: Self::abandon_plain,
+            }),
+            Step::Done(Ok(Taken::Select(packet, cur))) => {
+                if kind == REQUEST {
+                    // A selecting sender's offer: its owner writes the message once woken.
+                    packet.set_reader();
+                }
+                // A selecting receiver's request: it is woken now and waits for our write.
+                packet.waiter.finish(packet.op, true);
+                self.removed(cur);
+                Some(Token::ZeroSelect {
+                    packet: Arc::into_raw(packet).cast(),
+                    abandon: SelPacket::<T>::abandon,
+                })
+            }
+            Step::Expose | Step::Wait => None,
+        }
+    }
+
+    /// Selection: whether an operation of `kind` could complete now, without claiming.
+    pub(crate) fn select_ready(&self, kind: usize) -> bool {
+        if self.disconnected.load(Ordering::SeqCst) {
+            return true;
+        }
+        let cur = self.slot.load(Ordering::SeqCst);
+        !cur.is_null() && cur as usize & REQUEST != kind
+    }
+
+    /// Selection: registers a selecting thread's wait for an operation of `kind`, as
+    /// operation `op`. With `expose`, an empty slot gets the thread's own packet, which the
+    /// other side claims through `waiter` (`Select::select`); without, the thread only
+    /// waits to hear of a change (`Select::ready`). `own` tells the thread's own exposures
+    /// (in other arms of the same selection) from others'.
+    pub(crate) fn select_register(
+        &self,
+        kind: usize,
+        waiter: &Arc<Waiter>,
+        op: usize,
+        expose: bool,
+        own: &dyn Fn(usize) -> bool,
+    ) -> Reg {
+        loop {
+            if self.disconnected.load(Ordering::SeqCst) {
+                return Reg::Ready;
+            }
+            let cur = self.slot.load(Ordering::SeqCst);
+            if cur.is_null() && expose {
+                let packet = Arc::new(SelPacket::<T>::new(waiter, op, kind));
+                let raw = Arc::into_raw(packet.clone());
+                let tagged = raw
+                    .cast::<u8>()
+                    .cast_mut()
+                    .wrapping_add(kind | SELECT)
+                    .cast::<Packet<T>>();
+                // ORDERING: SeqCst, as in `expose`: Release publishes the packet.
+                if self
+                    .slot
+                    .compare_exchange(ptr::null_mut(), tagged, Ordering::SeqCst, Ordering::Relaxed)
+                    .is_ok()
+                {
+                    self.exposed(kind);
+                    return Reg::Exposed(Arc::into_raw(packet).cast());
+                }
+                // SAFETY: the count made for the slot, which did not take it.
+                drop(unsafe { Arc::from_raw(raw) });
+                continue;
+            }
+            if cur.is_null() || cur as usize & REQUEST == kind || own(untagged(cur) as usize) {
+                // Wait behind our own kind, or beside our own packet, or (only watching)
+                // for the other kind to come.
+                self.registry_of_kind(kind).register(waiter, op);
+                return Reg::Plain { seen: cur as usize };
+            }
+            return Reg::Ready; // Another thread's packet of the other kind: ready now.
+        }
+    }
+
+    /// Selection: the re-check after every registration (waiter.rs, "No lost wake-up"):
+    /// whether `reg` must not wait.
+    pub(crate) fn select_recheck(&self, kind: usize, reg: &Reg) -> bool {
+        if self.disconnected.load(Ordering::SeqCst) {
+            return true;
+        }
+        match *reg {
+            // A watcher is done once the other kind shows up; a selecting thread parked
+            // behind a packet must look again once the slot changed.
+            Reg::Plain { seen } => {
+                let cur = self.slot.load(Ordering::SeqCst);
+                if seen == 0 {
+                    !cur.is_null() && cur as usize & REQUEST != kind
+                } else {
+                    cur as usize != seen
+                }
+            }
+            // An exposed packet is claimed through the wait: nothing to look at but the
+            // flag (as after every exposing CAS: "Disconnection").
+            Reg::Exposed(_) | Reg::Ready => false,
+        }
+    }
+
+    /// Selection: ends a registration. If `selected` (this registration's operation won
+    /// the selection), an exposed packet was claimed by the other side, and the token to
+    /// complete the operation with is returned.
+    pub(crate) fn select_unregister(&self, kind: usize, reg: Reg, selected: bool) -> Option<Token> {
+        match reg {
+            Reg::Plain { .. } => {
+                self.registry_of_kind(kind).leave(selected);
+                None
+            }
+            Reg::Exposed(raw) => {
+                if selected {
+                    return Some(Token::ZeroSelect {
+                        packet: raw,
+                        abandon: SelPacket::<T>::abandon,
+                    });
+                }
+                let tagged = raw
+                    .cast::<u8>()
+                    .cast_mut()
+                    .wrapping_add(kind | SELECT)
+                    .cast::<Packet<T>>();
+                // Nobody claimed our wait through this packet: retract it, unless someone
+                // took it from the slot and let it go (then the slot's count is theirs).
+                if self.take(tagged) {
+                    // SAFETY: the slot's strong count, moved to us by `take`.
+                    drop(unsafe { Arc::from_raw(raw.cast::<SelPacket<T>>()) });
+                    self.removed(tagged);
+                }
+                // SAFETY: our own strong count, made in `select_register`.
+                drop(unsafe { Arc::from_raw(raw.cast::<SelPacket<T>>()) });
+                None
+            }
+            Reg::Ready => None,
+        }
+    }
+
+    /// Selection: completes a selected receive.
+    ///
+    /// # Safety
+    /// `token` came from this channel's `select_try(REQUEST)` or `select_unregister` for a
+    /// receive, and is used once.
+    pub(crate) unsafe fn select_read(&self, token: Token) -> Result<T, ()> {
+        match token {
+            // SAFETY: a plain offer we took from the slot (per the contract).
+            Token::Zero { packet, .. } => Ok(unsafe { self.empty_offer(packet.cast_mut().cast()) }),
+            Token::ZeroSelect { packet, .. } => {
+                // SAFETY: a strong count of a `SelPacket<T>` (per the contract).
+                let packet = unsafe { Arc::from_raw(packet.cast::<SelPacket<T>>()) };
+                match packet.read_or_disconnected(&self.receivers.spin) {
+                    Some(done) => done,
+                    // The sending side's selected operation was dropped: receive anew.
+                    None => self.recv(Deadline::Never).map_err(|_| ()),
+                }
+            }
+            _ => Err(()),
+        }
+    }
+
+    /// Selection: completes a selected send.
+    ///
+    /// # Safety
+    /// `token` came from this channel's `select_try(0)` or `select_unregister` for a send,
+    /// and is used once.
+    pub(crate) unsafe fn select_write(&self, token: Token, msg: T) -> Result<(), T> {
+        match token {
+            Token::Zero { packet, .. } => {
+                // SAFETY: a plain request we took from the slot (per the contract).
+                unsafe { self.fill_request(packet.cast_mut().cast(), msg) };
+                Ok(())
+            }
+            Token::ZeroSelect { packet, .. } => {
+                // SAFETY: a strong count of a `SelPacket<T>` (per the contract).
+                let packet = unsafe { Arc::from_raw(packet.cast::<SelPacket<T>>()) };
+                // ORDERING: Acquire pairs with the disconnecting thread's Release.
+                if packet.state.load(Ordering::Acquire) == DISCONNECTED {
+                    return Err(msg);
+                }
+                match packet.write(msg) {
+                    Ok(()) => Ok(()),
+                    // The receiving side's selected operation was dropped: send anew.
+                    Err(msg) => self.send(msg, Deadline::Never).map_err(|err| match err {
+                        SendTimeoutError::Disconnected(msg) | SendTimeoutError::Timeout(msg) => msg,
+                    }),
+                }
+            }
+            Token::Disconnected => Err(msg),
+            _ => unreachable!("a token of another flavor"),
+        }
+    }
+
+    /// A selected operation holding a plain packet was dropped before completing: the
+    /// packet's owner is told to try again.
+    ///
+    /// # Safety
+    /// `packet` is a plain packet (untagged) taken from the slot and not completed.
+    unsafe fn abandon_plain(packet: *const ()) {
+        // SAFETY: per the contract, the owner waits for `state`.
+        unsafe { Packet::complete(untagged(packet.cast_mut().cast::<Packet<T>>()), RETRY) };
+    }
+
     /// Either side is gone: refuse every later operation, fail the exposed packet, and wake
     /// every parked thread.
     pub(crate) fn disconnect(&self) {
@@ -629,9 +1111,21 @@ impl<T> Channel<T> {
         pause::point("zero::disconnect::swapped");
         let cur = self.slot.load(Ordering::SeqCst);
         if !cur.is_null() && self.take(cur) {
-            let packet = untagged(cur);
-            // SAFETY: we claimed it; the owner waits for `state`.
-            unsafe { Packet::complete(packet, DISCONNECTED) };
+            if is_select(cur) {
+                // SAFETY: the slot's strong count of the `SelPacket`, moved to us by `take`.
+                let packet = unsafe { Arc::from_raw(untagged(cur).cast::<SelPacket<T>>()) };
+                // A disconnected channel's operation is ready: select it, failed.
+                if packet.waiter.try_claim() {
+                    // ORDERING: Release, as a writer's `DONE`: nothing to publish but the
+                    // outcome, which the owner reads with Acquire.
+                    packet.state.store(DISCONNECTED, Ordering::Release);
+                    packet.waiter.finish(packet.op, true);
+                }
+            } else {
+                let packet = untagged(cur);
+                // SAFETY: we claimed it; the owner waits for `state`.
+                unsafe { Packet::complete(packet, DISCONNECTED) };
+            }
         }
         // Both registries: this wakes the packet's kind too (no `removed` needed).
         self.senders.notify_all();
