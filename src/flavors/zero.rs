@@ -46,8 +46,10 @@
 //!    wake-up on: after completing by a claim (`send`, `recv`), after completing on its
 //!    re-check while selected (`block_on`), or by retracting its exposed packet (rule 2).
 //!
-//! The exposing side needs no notification: a thread exposes only into an empty slot, and
-//! the other kind's waiters, parked behind a packet that is gone, have a wake-up on its way.
+//! The exposing side needs no notification for plain waiters: a thread exposes only into an
+//! empty slot, and the other kind's waiters, parked behind a packet that is gone, have a
+//! wake-up on its way. (It notifies the other kind anyway, for `Select::ready`: see
+//! "Selection".)
 //!
 //! ## Exposing a parked sender's offer
 //!
@@ -70,6 +72,15 @@
 //! to null. If that succeeds nobody claimed it: a sender takes its message back. If it fails,
 //! a claimer owns the packet and is completing the exchange: the thread waits for `state` and
 //! the exchange counts as done. So a message is delivered or returned, never both or neither.
+//!
+//! ## Selection
+//!
+//! A selecting thread exposes a [`SelPacket`] (heap, shared by owner and slot, tagged
+//! [`SELECT`]) in every empty slot it waits on; a claimer that takes one from the slot must
+//! then claim the selecting thread's wait, and lets the packet go if that fails. The message
+//! of a selected send is written only when `SelectedOperation::send` runs, so the receiving
+//! side of a `SelPacket` waits for it. docs/DESIGN.md ("Rendezvous flavor", "Selection")
+//! has the whole protocol; `select_*` below are its steps.
 //!
 //! ## Disconnection
 //!
