@@ -105,7 +105,7 @@ use std::mem::MaybeUninit;
 use crossbeam_utils::CachePadded;
 
 use crate::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
-use crate::flavors::drop_resuming;
+use crate::flavors::{drop_or_leak, Writers};
 use crate::select::Token as SelToken;
 use crate::sync::{
     index_from_usize, index_to_usize, seqcst_accesses_ordered, AtomicIndex, Backoff, Index,
@@ -708,61 +708,71 @@ impl<T> Channel<T> {
 
     /// Drops every queued message. Runs once, in the thread that dropped the last receiver,
     /// so the head does not move; sends that claimed a slot before the mark are waited for.
+    /// If a message's `Drop` panics, the panic propagates and the messages after it are
+    /// leaked ([`drop_or_leak`]).
     fn discard_all_messages(&self) {
-        let tail = self.tail.load(Ordering::SeqCst) & !self.mark_bit;
-        let mut head = self.head.load(Ordering::Relaxed);
-        let backoff = Backoff::new();
-        while head != tail {
-            let index = self.slot_index(head);
-            let slot = &self.buffer[index];
-            // ORDERING: Acquire pairs with the sender's Release stamp store.
-            while slot.stamp.load(Ordering::Acquire) != head + 1 {
-                backoff.snooze();
-            }
-            // SAFETY: the stamp says the slot holds position `head`'s message, and with no
-            // receiver left we are the only one to take it.
-            let msg = slot.msg.with(|p| unsafe { p.read().assume_init() });
-            slot.stamp
-                .store(head.wrapping_add(self.one_lap), Ordering::Release);
-            head = self.next_position(head);
-            // Panic safety: the head moves past the message before its `Drop` runs, so after
-            // an unwind `Drop` drops the rest and never this one again.
-            self.head.store(head, Ordering::Release);
-            drop(msg);
-        }
+        drop_or_leak(
+            // SAFETY: no receiver is left, and the tail is marked: every position in
+            // `head..tail` was claimed by a send that has written it or will.
+            || unsafe { self.drop_queued(Writers::MayBeWriting) },
+            || self.leak_queued(),
+        );
     }
 }
 
 impl<T> Channel<T> {
     /// Drops the messages still queued, moving the head past each one before its `Drop`
-    /// runs, so that if that `Drop` panics, calling this again drops the rest and never that
-    /// one twice.
+    /// runs, so that if that `Drop` panics, [`leak_queued`](Channel::leak_queued) gives up
+    /// the ones after it and never touches that one again.
     ///
     /// # Safety
-    /// Exclusive access: no operation in flight, so every position in `head..tail` holds a
-    /// written message.
-    unsafe fn drop_queued(&self) {
-        let tail = self.tail.load(Ordering::Relaxed) & !self.mark_bit;
+    /// No receiver is left (nobody else moves the head or reads a slot) and the tail is
+    /// final; every position in `head..tail` holds a written message, or, with
+    /// `Writers::MayBeWriting`, will once its send finishes writing.
+    unsafe fn drop_queued(&self, writers: Writers) {
+        let tail = self.tail.load(Ordering::SeqCst) & !self.mark_bit;
+        let backoff = Backoff::new();
         loop {
             let head = self.head.load(Ordering::Relaxed);
             if head == tail {
                 return;
             }
             let slot = &self.buffer[self.slot_index(head)];
-            // SAFETY: per the contract, the slot holds position `head`'s message, which
-            // nobody else will read: we move the head past it next.
+            if writers == Writers::MayBeWriting {
+                // ORDERING: Acquire pairs with the sender's Release stamp store.
+                while slot.stamp.load(Ordering::Acquire) != head + 1 {
+                    backoff.snooze();
+                }
+            }
+            // SAFETY: per the contract, the slot holds position `head`'s message (its stamp
+            // says so, or every send is done), which nobody else will read: we move the head
+            // past it next.
             let msg = slot.msg.with(|p| unsafe { p.read().assume_init() });
-            self.head.store(self.next_position(head), Ordering::Relaxed);
+            slot.stamp
+                .store(head.wrapping_add(self.one_lap), Ordering::Release);
+            self.head.store(self.next_position(head), Ordering::Release);
             drop(msg);
         }
+    }
+
+    /// After a message's `Drop` panicked in [`drop_queued`](Channel::drop_queued): leaves
+    /// the messages after it in their slots, never to be dropped (leaked), and the channel
+    /// empty. The ring is freed with the channel, once every handle (and so every send
+    /// still writing a leaked slot) is gone.
+    fn leak_queued(&self) {
+        let tail = self.tail.load(Ordering::SeqCst) & !self.mark_bit;
+        self.head.store(tail, Ordering::Release);
     }
 }
 
 impl<T> Drop for Channel<T> {
     fn drop(&mut self) {
-        // SAFETY: `&mut self`: every handle is gone, so no operation is in flight;
-        // `drop_queued` resumes after a message whose `Drop` panicked.
-        drop_resuming(&|| unsafe { self.drop_queued() });
+        drop_or_leak(
+            // SAFETY: `&mut self`: every handle is gone, so no operation is in flight and
+            // every position in `head..tail` holds a written message.
+            || unsafe { self.drop_queued(Writers::Done) },
+            || self.leak_queued(),
+        );
     }
 }
 

@@ -115,7 +115,7 @@ use std::ptr;
 use crossbeam_utils::CachePadded;
 
 use crate::error::{RecvTimeoutError, TryRecvError};
-use crate::flavors::drop_resuming;
+use crate::flavors::{drop_or_leak, Writers};
 use crate::select::Token as SelToken;
 use crate::sync::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 use crate::sync::{
@@ -863,10 +863,12 @@ impl<T> Channel<T> {
     pub(crate) fn disconnect_receivers(&self) {
         let tail = self.tail.index.fetch_or(MARK_BIT, Ordering::SeqCst);
         if tail & MARK_BIT == 0 {
-            self.discard_all_messages();
+            // First, so that a message's `Drop` panicking in the discard does not leave the
+            // deferred blocks to `Drop`.
             // SAFETY: the last receiver is leaving, so every receive has finished; the
             // receiver count's AcqRel decrements order them all before this point.
             unsafe { self.free_deferred() };
+            self.discard_all_messages();
         }
     }
 
@@ -892,12 +894,14 @@ impl<T> Channel<T> {
     }
 
     /// Drops every queued message and frees their blocks. Runs once, in the thread that
-    /// dropped the last receiver, so no receiver can be claiming concurrently.
+    /// dropped the last receiver, so no receiver can be claiming concurrently. If a
+    /// message's `Drop` panics, the panic propagates and the messages after it are leaked
+    /// ([`drop_or_leak`]); their blocks are still freed.
     fn discard_all_messages(&self) {
         let backoff = Backoff::new();
         // Wait until no sender is installing a block: after the mark no new claim can start,
         // so once off the sentinel the tail is final.
-        let mut tail = loop {
+        let tail = loop {
             // ORDERING: Acquire, as in `start_send`.
             let tail = self.tail.index.load(Ordering::Acquire);
             if offset_of(tail) != BLOCK_CAP {
@@ -905,86 +909,85 @@ impl<T> Channel<T> {
             }
             backoff.snooze();
         };
-        let mut head = self.head.index.load(Ordering::Acquire);
-        let initial_head = head;
+        let head = self.head.index.load(Ordering::Acquire);
         // Take the head block: a sender that installs the first block after this swap
         // leaves it for `Drop` to free.
         let mut block = self.head.block.swap(ptr::null_mut(), Ordering::AcqRel);
 
-        // A sender claimed the first slot but has not published the first block yet.
-        if head >> SHIFT != tail >> SHIFT {
-            while block.is_null() {
-                backoff.snooze();
-                block = self.head.block.swap(ptr::null_mut(), Ordering::AcqRel);
+        if head >> SHIFT == tail >> SHIFT {
+            // No message. `head.block` is left alone: a sender may be installing the first
+            // block into it right now, and `Drop` will free that one.
+            if !block.is_null() {
+                // SAFETY: we took it from `head.block`, and with no message claimed in it
+                // and no receiver left, nobody else touches it.
+                unsafe { Block::free(block) };
             }
+            self.head.index.store(tail & !MARK_BIT, Ordering::Release);
+            return;
         }
+        // A sender claimed the first slot but has not published the first block yet. Once
+        // it has, no other first block can be installed, so `head.block` is ours.
+        while block.is_null() {
+            backoff.snooze();
+            block = self.head.block.swap(ptr::null_mut(), Ordering::AcqRel);
+        }
+        self.head.block.store(block, Ordering::Relaxed);
+        drop_or_leak(
+            // SAFETY: no receiver is left and the tail is final; `head.block` is the head's
+            // block; every slot in `head..tail` was claimed by a send, whose write is
+            // waited for.
+            || unsafe { self.drain(tail, Writers::MayBeWriting, Messages::Drop) },
+            // SAFETY: as above; `drain` moved the head past the message that panicked.
+            || unsafe { self.drain(tail, Writers::MayBeWriting, Messages::Leak) },
+        );
+    }
+}
 
-        // Panic safety: a message's `Drop` may panic. Before dropping each message, the head
-        // is moved past it (and the head block recorded), so that after an unwind `Drop`
-        // finds a consistent channel and drops the rest, never a message twice.
-        //
-        // SAFETY: we are the only receiver, so every slot in `head..tail` is ours to read;
-        // each was claimed by a sender, whose write we wait for.
+/// What [`Channel::drain`] does with the messages it passes.
+#[derive(Clone, Copy, PartialEq)]
+enum Messages {
+    /// Drops them.
+    Drop,
+    /// Leaves them in their slots, never to be dropped: after one's `Drop` panicked.
+    Leak,
+}
+
+impl<T> Channel<T> {
+    /// Walks the queue from the head to `tail`, dropping (or leaking) each message, and
+    /// frees every block on the way and the last one; leaves the channel empty, the head
+    /// at `tail` with no head block. Moves the head past each message (and records its block
+    /// in `head.block`) before its `Drop` runs, so that if that `Drop` panics, a second
+    /// walk with `Messages::Leak` starts after it and never touches it again.
+    ///
+    /// # Safety
+    /// No receiver is left (nobody else moves the head or reads a slot), and no send can
+    /// claim a position at or after `tail`. `head.block` is the head's block, not null
+    /// unless the head is at `tail`. Every slot in `head..tail` holds a written message,
+    /// or, with `Writers::MayBeWriting`, will once its send finishes writing.
+    unsafe fn drain(&self, tail: Index, writers: Writers, messages: Messages) {
+        let mut head = self.head.index.load(Ordering::Relaxed);
+        let mut block = self.head.block.load(Ordering::Relaxed);
+        // SAFETY: per the contract, the head block is alive and its slots in `head..tail`
+        // are ours to read; each later block is reached through `next` (installed before
+        // the tail moved past it) before its predecessor is freed; a block is freed only
+        // once every send into it has written (waited for with `Writers::MayBeWriting`),
+        // and each message is read at most once, the head moving past it first.
         unsafe {
             while head >> SHIFT != tail >> SHIFT {
                 let offset = offset_of(head);
                 head = head.wrapping_add(1 << SHIFT);
                 if offset < BLOCK_CAP {
                     let slot = &(*block).slots[offset];
-                    slot.wait_write();
-                    let msg = slot.msg.with(|p| p.read().assume_init());
-                    self.head.block.store(block, Ordering::Relaxed);
-                    self.head.index.store(head, Ordering::Relaxed);
-                    drop(msg);
+                    if writers == Writers::MayBeWriting {
+                        slot.wait_write();
+                    }
+                    if messages == Messages::Drop {
+                        let msg = slot.msg.with(|p| p.read().assume_init());
+                        self.head.index.store(head, Ordering::Relaxed);
+                        drop(msg);
+                    }
                 } else {
                     let next = Block::wait_next(block);
-                    Block::free(block);
-                    block = next;
-                    self.head.block.store(block, Ordering::Relaxed);
-                    self.head.index.store(head, Ordering::Relaxed);
-                }
-            }
-            if !block.is_null() {
-                // Only if the loop ran did we publish a block in `head.block`; then no first
-                // block can be installed late, and we clear it. Otherwise `head.block` is
-                // left alone: a sender may be installing the first block into it right now,
-                // and `Drop` will free that one.
-                if head != initial_head {
-                    self.head.block.store(ptr::null_mut(), Ordering::Relaxed);
-                }
-                Block::free(block);
-            }
-        }
-        tail &= !MARK_BIT;
-        self.head.index.store(tail, Ordering::Release);
-    }
-}
-
-impl<T> Channel<T> {
-    /// Drops the messages still queued and frees their blocks, moving the head past each
-    /// message before its `Drop` runs, so that if that `Drop` panics, calling this again
-    /// drops the rest and never that one twice.
-    ///
-    /// # Safety
-    /// Exclusive access: no operation in flight, so every slot in `head..tail` holds a
-    /// written, unread message.
-    unsafe fn drop_queued(&self) {
-        let tail = self.tail.index.load(Ordering::Relaxed) & !MARK_BIT;
-        let mut head = self.head.index.load(Ordering::Relaxed) & !MARK_BIT;
-        let mut block = self.head.block.load(Ordering::Relaxed);
-        // SAFETY: per the contract, the head block is alive and its slots in `head..tail`
-        // hold messages; each later block is reached through `next` before its predecessor
-        // is freed, and each message is read once, the head moving past it first.
-        unsafe {
-            while head != tail {
-                let offset = offset_of(head);
-                head = head.wrapping_add(1 << SHIFT);
-                if offset < BLOCK_CAP {
-                    let msg = (*block).slots[offset].msg.with(|p| p.read().assume_init());
-                    self.head.index.store(head, Ordering::Relaxed);
-                    drop(msg);
-                } else {
-                    let next = (*block).next.load(Ordering::Relaxed);
                     Block::free(block);
                     block = next;
                     self.head.block.store(block, Ordering::Relaxed);
@@ -996,6 +999,7 @@ impl<T> Channel<T> {
                 Block::free(block);
             }
         }
+        self.head.index.store(tail & !MARK_BIT, Ordering::Release);
     }
 }
 
@@ -1008,10 +1012,14 @@ impl<T> Drop for Channel<T> {
             // SAFETY: `&mut self`; the spare holds no message and nobody else points to it.
             unsafe { Block::free(spare) };
         }
-        // SAFETY: `&mut self`: every handle is gone, so no operation is in flight and every
-        // claimed slot in `head..tail` was written; `drop_queued` resumes after a message
-        // whose `Drop` panicked.
-        drop_resuming(&|| unsafe { self.drop_queued() });
+        let tail = self.tail.index.load(Ordering::Relaxed);
+        drop_or_leak(
+            // SAFETY: `&mut self`: every handle is gone, so no operation is in flight, the
+            // head block is the head's, and every claimed slot in `head..tail` was written.
+            || unsafe { self.drain(tail, Writers::Done, Messages::Drop) },
+            // SAFETY: as above; `drain` moved the head past the message that panicked.
+            || unsafe { self.drain(tail, Writers::Done, Messages::Leak) },
+        );
     }
 }
 
