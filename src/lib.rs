@@ -27,6 +27,13 @@
 //! receiver is gone, the messages left are dropped and sends fail with [`SendError`],
 //! which hands the message back.
 //!
+//! If the `Drop` of a message left in the channel panics while the last receiver (or the
+//! last handle) is dropped, that panic propagates out of the handle's `drop`, and the
+//! messages queued after that one are leaked: never dropped, so never dropped twice or
+//! during the unwind, where a second panicking `Drop` would abort the process. The channel
+//! is left empty and disconnected, and its own memory is still freed. crossbeam-channel
+//! and [`std::sync::mpsc`] do the same: the first panic propagates, the rest are leaked.
+//!
 //! # Blocking
 //!
 //! A blocked operation spins briefly, then parks its thread; the other side unparks it.
