@@ -20,6 +20,8 @@ mod loom_counter;
 mod loom_list;
 #[path = "list_races.rs"]
 mod loom_list_races;
+#[path = "select.rs"]
+mod loom_select;
 #[path = "waiter.rs"]
 mod loom_waiter;
 #[path = "zero.rs"]

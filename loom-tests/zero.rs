@@ -2,70 +2,11 @@
 
 use std::time::Duration;
 
-use crate::common::{model, model_with_bound};
-use loom::sync::atomic::{AtomicUsize, Ordering};
-use loom::sync::Arc;
+use crate::common::{model, model_with_bound, party, Ledger};
 use loom::thread;
 use panama::{
-    bounded, RecvError, RecvTimeoutError, SendError, SendTimeoutError, Sender, TryRecvError,
-    TrySendError,
+    bounded, RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
-
-/// Exactly-once bookkeeping for models whose threads stay unjoined (common.rs, "Late
-/// unparks"): each message is a bit; a sender records it once its send returned `Ok`, a
-/// receiver once it received it, and the last of `parties` threads to finish checks that the
-/// two sets are equal. A message received twice fails at once.
-struct Ledger {
-    sent: AtomicUsize,
-    received: AtomicUsize,
-    finished: AtomicUsize,
-    parties: usize,
-}
-
-impl Ledger {
-    fn new(parties: usize) -> Arc<Ledger> {
-        Arc::new(Ledger {
-            sent: AtomicUsize::new(0),
-            received: AtomicUsize::new(0),
-            finished: AtomicUsize::new(0),
-            parties,
-        })
-    }
-
-    fn sent(&self, msg: usize) {
-        self.sent.fetch_or(1 << msg, Ordering::SeqCst);
-    }
-
-    fn received(&self, msg: usize) {
-        let before = self.received.fetch_or(1 << msg, Ordering::SeqCst);
-        assert_eq!(before & 1 << msg, 0, "message {msg} received twice");
-    }
-
-    /// Sends messages `1..=last` in order, recording each that went through, until the
-    /// receivers are gone (the failed send must hand its message back).
-    fn send_until_gone(&self, s: &Sender<usize>, last: usize) {
-        for msg in 1..=last {
-            match s.send(msg) {
-                Ok(()) => self.sent(msg),
-                Err(SendError(m)) => {
-                    assert_eq!(m, msg);
-                    break;
-                }
-            }
-        }
-    }
-
-    /// Called once by each party when it is done with the channel.
-    fn finish(&self) {
-        if self.finished.fetch_add(1, Ordering::SeqCst) + 1 == self.parties {
-            assert_eq!(
-                self.sent.load(Ordering::SeqCst),
-                self.received.load(Ordering::SeqCst),
-                "the messages whose send succeeded are not the ones received"
-            );
-        }
-    }
-}
 
 /// A sender and a receiver meet, whichever exposes itself first: the message arrives once
 /// and the send returns only after it was taken.
@@ -180,15 +121,6 @@ fn senders_drained_back_to_back() {
 // first two bugs of issue 14 lived in windows none of the models above opened: between a
 // blocked thread's re-check and its claim, and between a combiner's look at the
 // disconnection flag and its exposing CAS.
-
-/// Spawns a party of `ledger`: runs `f` with it on a new (unjoined) thread, then finishes.
-fn party(ledger: &Arc<Ledger>, f: impl FnOnce(&Ledger) + Send + 'static) {
-    let ledger = ledger.clone();
-    thread::spawn(move || {
-        f(&ledger);
-        ledger.finish();
-    });
-}
 
 /// Interleaving 1 of issue 14, with an expiring send. R1 (main) exposes a request, so R2's
 /// first looks answer "wait" and it goes to register; meanwhile the sender hands R1 its
