@@ -72,6 +72,8 @@ pub(crate) enum Reg {
     Plain { seen: usize },
     /// A rendezvous channel holds our packet (a strong count of it is ours).
     Exposed(*const ()),
+    /// Registered in a rendezvous channel's watchers (`ready` only).
+    Watching,
     /// Not registered: the operation is ready.
     Ready,
 }
@@ -99,8 +101,8 @@ pub(crate) trait SelectHandle {
     fn unregister(&self, reg: Reg, selected: bool) -> Option<Token>;
     /// A plain wake-up for this operation was consumed without our packet of its kind taking
     /// the place it was for: pass it on (rendezvous channels: "No one parks beside a
-    /// partner", rule 3).
-    fn hand_on(&self) {}
+    /// partner", rule 3; `watching`: the wake-up came to a watcher).
+    fn hand_on(&self, _watching: bool) {}
     /// When the operation will be ready by itself (timer channels).
     fn deadline(&self) -> Option<Instant> {
         None
@@ -175,9 +177,9 @@ impl<T> SelectHandle for Receiver<T> {
         }
     }
 
-    fn hand_on(&self) {
+    fn hand_on(&self, watching: bool) {
         if let ReceiverFlavor::Zero(chan) = &self.flavor {
-            chan.chan().hand_on(zero_kind::REQUEST);
+            chan.chan().hand_on(zero_kind::REQUEST, watching);
         }
     }
 
@@ -245,9 +247,9 @@ impl<T> SelectHandle for Sender<T> {
         }
     }
 
-    fn hand_on(&self) {
+    fn hand_on(&self, watching: bool) {
         if let SenderFlavor::Zero(chan) = &self.flavor {
-            chan.chan().hand_on(zero_kind::OFFER);
+            chan.chan().hand_on(zero_kind::OFFER, watching);
         }
     }
 
@@ -316,12 +318,13 @@ fn random_below(n: usize) -> usize {
     STATE.with(|state| {
         let mut x = state.get();
         if x.0 == 0 {
-            // Seed from the address of this thread's state and the clock.
-            let seed = (state as *const _ as usize as u64)
-                ^ std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.subsec_nanos() as u64);
-            x = Wrapping((seed as u32) | 1);
+            // Seed once per thread from std's per-process random hash keys and this
+            // thread's state address (no clock: Miri's isolation refuses it).
+            use std::hash::{BuildHasher, Hasher};
+            let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+            hasher.write_usize(state as *const _ as usize);
+            let seed = hasher.finish();
+            x = Wrapping(((seed >> 32) as u32 ^ seed as u32) | 1);
         }
         // xorshift32
         x ^= x << 13;
@@ -760,10 +763,12 @@ impl<'a> Select<'a> {
                 }
             };
             let mut claimed = None;
-            let mut woken_plain = false;
+            let mut woken_plain = None;
             for (pos, reg) in regs.drain(..).enumerate() {
                 let selected = outcome == Some(FIRST_OP + pos);
-                woken_plain |= selected && matches!(reg, Reg::Plain { .. });
+                if selected && !matches!(reg, Reg::Exposed(_)) {
+                    woken_plain = Some(matches!(reg, Reg::Watching));
+                }
                 if let Some(token) = handles[pos].0.unregister(reg, selected) {
                     claimed = Some(token);
                 }
@@ -775,8 +780,8 @@ impl<'a> Select<'a> {
                 }
                 // A plain wake-up: that operation first.
                 let done = attempt(op - FIRST_OP).or_else(|| (0..handles.len()).find_map(attempt));
-                if woken_plain {
-                    handle.hand_on();
+                if let Some(watching) = woken_plain {
+                    handle.hand_on(watching);
                 }
                 if let Some(done) = done {
                     return Some(done);

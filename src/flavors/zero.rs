@@ -48,8 +48,8 @@
 //!
 //! The exposing side needs no notification for plain waiters: a thread exposes only into an
 //! empty slot, and the other kind's waiters, parked behind a packet that is gone, have a
-//! wake-up on its way. (It notifies the other kind anyway, for `Select::ready`: see
-//! "Selection".)
+//! wake-up on its way. (It notifies the `watchers` registry, where only `Select::ready`
+//! waits: see "Selection".)
 //!
 //! ## Exposing a parked sender's offer
 //!
@@ -392,6 +392,9 @@ pub(crate) struct Channel<T> {
     senders: Registry,
     /// Receivers waiting for the slot to stop holding another receiver's request.
     receivers: Registry,
+    /// Selections that only watch for an operation to become ready (`Select::ready`):
+    /// notified of every exposure. Plain waiters never wait here, so they never pay for it.
+    watchers: Registry,
     _marker: PhantomData<T>,
 }
 
@@ -418,6 +421,7 @@ impl<T> Channel<T> {
             disconnected: AtomicBool::new(false),
             senders: Registry::new(),
             receivers: Registry::new(),
+            watchers: Registry::new(),
             _marker: PhantomData,
         }
     }
@@ -505,7 +509,7 @@ impl<T> Channel<T> {
         // and slot CAS are SeqCst, so either its load of the slot sees our offer (it then
         // takes and fails it, and wakes the owner), or our load below sees the flag.
         seqcst_accesses_ordered();
-        self.exposed(0);
+        self.exposed();
         pause::point("zero::expose_parked_offer::exposed");
         if self.disconnected.load(Ordering::SeqCst) {
             // Wake the owner: told its offer is exposed, it looks at the flag in
@@ -675,7 +679,7 @@ impl<T> Channel<T> {
         {
             return None; // Someone else got the slot first: the caller tries again.
         }
-        self.exposed(tag);
+        self.exposed();
         pause::point("zero::expose::exposed");
         Some(self.wait_exposed(packet, tagged, deadline))
     }
@@ -869,25 +873,24 @@ impl<T> Channel<T> {
         }
     }
 
-    /// Tells the other kind's registry that a packet of `kind` was just exposed. Plain
-    /// waiters there are parked behind a packet of their own kind and need no news, but a
-    /// selecting thread that only watches (`Select::ready`) waits there for the other kind
-    /// to show up ("Selection").
-    fn exposed(&self, kind: usize) {
+    /// Tells the watchers that a packet was just exposed: a selection that only watches
+    /// (`Select::ready`) waits for the other kind to show up ("Selection"). One load when
+    /// nobody watches. Plain waiters need no news: they park behind a packet of their own
+    /// kind, and hear when it leaves.
+    fn exposed(&self) {
         // Under loom, the exposing CAS's place in the SeqCst order, before the load of
         // `waiters` (waiter.rs, "No lost wake-up").
         seqcst_accesses_ordered();
-        if kind == REQUEST {
-            self.senders.notify_one();
-        } else {
-            self.receivers.notify_one();
-        }
+        self.watchers.notify_one();
     }
 
     /// Selection: a selecting thread consumed a wake-up of `kind`'s registry without
     /// exposing a packet of that kind: pass it on ("No one parks beside a partner", rule 3).
-    pub(crate) fn hand_on(&self, kind: usize) {
-        if kind == REQUEST {
+    /// A watcher's wake-up goes on to the next watcher, which may be watching for the same.
+    pub(crate) fn hand_on(&self, kind: usize, watching: bool) {
+        if watching {
+            self.watchers.notify_one();
+        } else if kind == REQUEST {
             self.receivers.notify_one();
         } else {
             self.notify_sender();
@@ -972,16 +975,20 @@ impl<T> Channel<T> {
                     .compare_exchange(ptr::null_mut(), tagged, Ordering::SeqCst, Ordering::Relaxed)
                     .is_ok()
                 {
-                    self.exposed(kind);
+                    self.exposed();
                     return Reg::Exposed(Arc::into_raw(packet).cast());
                 }
                 // SAFETY: the count made for the slot, which did not take it.
                 drop(unsafe { Arc::from_raw(raw) });
                 continue;
             }
-            if cur.is_null() || cur as usize & REQUEST == kind || own(untagged(cur) as usize) {
-                // Wait behind our own kind, or beside our own packet, or (only watching)
-                // for the other kind to come.
+            if !expose && (cur.is_null() || cur as usize & REQUEST == kind) {
+                // Only watching: wait for the other kind to come.
+                self.watchers.register(waiter, op);
+                return Reg::Watching;
+            }
+            if cur as usize & REQUEST == kind || own(untagged(cur) as usize) {
+                // Wait behind our own kind, or beside our own packet.
                 self.registry_of_kind(kind).register(waiter, op);
                 return Reg::Plain { seen: cur as usize };
             }
@@ -996,15 +1003,13 @@ impl<T> Channel<T> {
             return true;
         }
         match *reg {
-            // A watcher is done once the other kind shows up; a selecting thread parked
-            // behind a packet must look again once the slot changed.
-            Reg::Plain { seen } => {
+            // A selecting thread parked behind a packet must look again once the slot
+            // changed.
+            Reg::Plain { seen } => self.slot.load(Ordering::SeqCst) as usize != seen,
+            // A watcher is done once the other kind shows up.
+            Reg::Watching => {
                 let cur = self.slot.load(Ordering::SeqCst);
-                if seen == 0 {
-                    !cur.is_null() && cur as usize & REQUEST != kind
-                } else {
-                    cur as usize != seen
-                }
+                !cur.is_null() && cur as usize & REQUEST != kind
             }
             // An exposed packet is claimed through the wait: nothing to look at but the
             // flag (as after every exposing CAS: "Disconnection").
@@ -1019,6 +1024,10 @@ impl<T> Channel<T> {
         match reg {
             Reg::Plain { .. } => {
                 self.registry_of_kind(kind).leave(selected);
+                None
+            }
+            Reg::Watching => {
+                self.watchers.leave(selected);
                 None
             }
             Reg::Exposed(raw) => {
@@ -1141,5 +1150,6 @@ impl<T> Channel<T> {
         // Both registries: this wakes the packet's kind too (no `removed` needed).
         self.senders.notify_all();
         self.receivers.notify_all();
+        self.watchers.notify_all();
     }
 }
