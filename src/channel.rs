@@ -13,7 +13,8 @@ use crate::counter::{self, Disconnect, ReceiverRef, SenderRef};
 use crate::error::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
-use crate::flavors::{array, list, zero};
+use crate::flavors::{array, at, list, never, tick, zero};
+use crate::sync::{now, Arc};
 use crate::waiter::Deadline;
 
 impl<T> Disconnect for list::Channel<T> {
@@ -164,12 +165,180 @@ pub fn sync_channel<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
     bounded(cap)
 }
 
+/// Creates a receiver that delivers one message `duration` from now.
+///
+/// The message is the instant it is delivered at: the creation instant plus `duration`.
+/// It is delivered once: afterwards the channel is empty for ever (`try_recv` says
+/// `Empty`, and `recv` blocks for ever) and never disconnected. The receiver can be
+/// cloned; the clones share the one message. A `duration` too large to represent as an
+/// instant never delivers: the receiver is a [`never`](fn@never) receiver.
+///
+/// The channel's capacity is 1, and `len`, `is_empty` and `is_full` say whether the message
+/// is due and not yet received. Useful as a timeout in a [`Select`](crate::Select).
+///
+/// # Examples
+///
+#[doc = crate::doctest!()]
+/// use std::time::{Duration, Instant};
+///
+/// let start = Instant::now();
+/// let r = panama::after(Duration::from_millis(10));
+///
+/// let delivered = r.recv().unwrap(); // sleeps until then
+/// assert!(delivered >= start + Duration::from_millis(10));
+/// assert!(Instant::now() >= delivered);
+///
+/// // Only one message, and no disconnection.
+/// assert_eq!(r.try_recv(), Err(panama::TryRecvError::Empty));
+/// assert_eq!(
+///     r.recv_timeout(Duration::from_millis(1)),
+///     Err(panama::RecvTimeoutError::Timeout),
+/// );
+/// ```
+#[must_use]
+pub fn after(duration: Duration) -> Receiver<Instant> {
+    match now().checked_add(duration) {
+        Some(when) => at(when),
+        None => never(),
+    }
+}
+
+/// Creates a receiver that delivers one message at `when`.
+///
+/// The message is `when` itself. If `when` has passed, it is ready at once. It is
+/// delivered once: afterwards the channel is empty for ever (`try_recv` says `Empty`, and
+/// `recv` blocks for ever) and never disconnected. The receiver can be cloned; the clones
+/// share the one message.
+///
+/// The channel's capacity is 1, and `len`, `is_empty` and `is_full` say whether the message
+/// is due and not yet received.
+///
+/// # Examples
+///
+#[doc = crate::doctest!()]
+/// use std::time::{Duration, Instant};
+///
+/// let when = Instant::now() + Duration::from_millis(10);
+/// let r = panama::at(when);
+/// assert_eq!(r.recv(), Ok(when)); // sleeps until `when`
+/// assert!(Instant::now() >= when);
+///
+/// // An instant already past is delivered at once.
+/// let past = Instant::now();
+/// let r = panama::at(past);
+/// assert_eq!(r.len(), 1);
+/// assert_eq!(r.try_recv(), Ok(past));
+/// assert!(r.is_empty());
+/// ```
+#[must_use]
+pub fn at(when: Instant) -> Receiver<Instant> {
+    Receiver {
+        flavor: ReceiverFlavor::At(Arc::new(at::Channel::new(when))),
+    }
+}
+
+/// Creates a receiver that delivers a message every `duration`.
+///
+/// Each message is the instant its delivery was scheduled for. The first is scheduled
+/// `duration` after the creation. A `recv` that waits for a delivery schedules the next
+/// one `duration` after it, so a receiver that keeps up gets messages exactly `duration`
+/// apart. Deliveries missed meanwhile are not queued: a late receiver gets one message at
+/// once (the one scheduled first), and the next one is scheduled `duration` after that
+/// receive. The channel is never disconnected. The receiver can be cloned; the clones share
+/// the deliveries, each delivered to one of them.
+///
+/// A `duration` too large to represent as an instant never delivers: the receiver is a
+/// [`never`](fn@never) receiver. A later delivery too far away to represent never comes either: the
+/// channel then stays empty for ever.
+///
+/// The channel's capacity is 1, and `len`, `is_empty` and `is_full` say whether a delivery
+/// is due.
+///
+/// # Examples
+///
+#[doc = crate::doctest!()]
+/// use std::thread;
+/// use std::time::{Duration, Instant};
+///
+/// let period = Duration::from_millis(10);
+/// let start = Instant::now();
+/// let r = panama::tick(period);
+///
+/// let first = r.recv().unwrap();
+/// assert!(first >= start + period);
+/// assert_eq!(r.recv(), Ok(first + period)); // exactly a period later
+///
+/// // Missed deliveries are not queued: after five periods, one message is ready.
+/// thread::sleep(5 * period);
+/// assert!(r.try_recv().is_ok());
+/// ```
+#[must_use]
+pub fn tick(duration: Duration) -> Receiver<Instant> {
+    match tick::Channel::new(duration) {
+        Some(chan) => Receiver {
+            flavor: ReceiverFlavor::Tick(Arc::new(chan)),
+        },
+        None => never(),
+    }
+}
+
+/// Creates a receiver that never delivers a message.
+///
+/// The channel is empty for ever and never disconnected: `try_recv` says `Empty`, a
+/// timed receive times out, and `recv` blocks for ever. Its capacity is 0, and it is full
+/// and empty at once, as a rendezvous channel with no sender waiting. It allocates nothing;
+/// every `never` receiver is the same channel. Useful for an optional timeout in a
+/// [`Select`](crate::Select).
+///
+/// # Examples
+///
+#[doc = crate::doctest!()]
+/// use std::time::Duration;
+///
+/// let r = panama::never::<i32>();
+/// assert_eq!(r.try_recv(), Err(panama::TryRecvError::Empty));
+/// assert_eq!(
+///     r.recv_timeout(Duration::from_millis(1)),
+///     Err(panama::RecvTimeoutError::Timeout),
+/// );
+///
+/// // An optional timeout: `None` waits for ever.
+/// let timeout: Option<Duration> = None;
+/// let r = timeout.map(panama::after).unwrap_or_else(panama::never);
+/// assert_eq!(r.try_recv(), Err(panama::TryRecvError::Empty));
+/// ```
+#[must_use]
+pub const fn never<T>() -> Receiver<T> {
+    Receiver {
+        flavor: ReceiverFlavor::Never(never::Channel::new()),
+    }
+}
+
+/// A timer flavor's message as the receiver's message type.
+///
+/// # Safety
+///
+/// `T` must be `Instant`. That holds wherever a timer flavor's message reaches a
+/// `Receiver<T>` method: the `At` and `Tick` variants are only ever constructed, by [`at`](fn@at)
+/// and [`tick`](fn@tick), in a `Receiver<Instant>` (and cloned into one).
+#[inline(always)]
+pub(crate) unsafe fn from_instant<T>(instant: Instant) -> T {
+    debug_assert_eq!(std::any::type_name::<T>(), std::any::type_name::<Instant>());
+    debug_assert_eq!(std::mem::size_of::<T>(), std::mem::size_of::<Instant>());
+    // SAFETY: `T` is `Instant` (the caller's contract), so this reads an `Instant` as an
+    // `Instant`. `Instant` is `Copy`, so the original needs no `forget`.
+    unsafe { std::mem::transmute_copy::<Instant, T>(&instant) }
+}
+
 /// A borrowed view of whichever flavor is behind a handle, for the questions both handles
 /// answer the same way (`len`, `is_empty`, `is_full`, `capacity`).
 enum State<'a, T> {
     List(&'a list::Channel<T>),
     Array(&'a array::Channel<T>),
     Zero,
+    At(&'a at::Channel),
+    Tick(&'a tick::Channel),
+    Never,
 }
 
 impl<T> State<'_, T> {
@@ -177,7 +346,9 @@ impl<T> State<'_, T> {
         match self {
             State::List(chan) => chan.is_empty(),
             State::Array(chan) => chan.is_empty(),
-            State::Zero => true,
+            State::Zero | State::Never => true,
+            State::At(chan) => !chan.is_ready(),
+            State::Tick(chan) => !chan.is_ready(),
         }
     }
 
@@ -185,7 +356,9 @@ impl<T> State<'_, T> {
         match self {
             State::List(_) => false,
             State::Array(chan) => chan.is_full(),
-            State::Zero => true,
+            State::Zero | State::Never => true,
+            State::At(chan) => chan.is_ready(),
+            State::Tick(chan) => chan.is_ready(),
         }
     }
 
@@ -193,7 +366,9 @@ impl<T> State<'_, T> {
         match self {
             State::List(chan) => chan.len(),
             State::Array(chan) => chan.len(),
-            State::Zero => 0,
+            State::Zero | State::Never => 0,
+            State::At(chan) => usize::from(chan.is_ready()),
+            State::Tick(chan) => usize::from(chan.is_ready()),
         }
     }
 
@@ -201,7 +376,8 @@ impl<T> State<'_, T> {
         match self {
             State::List(_) => None,
             State::Array(chan) => Some(chan.capacity()),
-            State::Zero => Some(0),
+            State::Zero | State::Never => Some(0),
+            State::At(_) | State::Tick(_) => Some(1),
         }
     }
 }
@@ -216,6 +392,12 @@ pub(crate) enum ReceiverFlavor<T> {
     List(ReceiverRef<list::Channel<T>>),
     Array(ReceiverRef<array::Channel<T>>),
     Zero(ReceiverRef<zero::Channel<T>>),
+    /// [`at`](fn@at) and [`after`]: only in a `Receiver<Instant>` (see [`from_instant`]).
+    At(Arc<at::Channel>),
+    /// [`tick`](fn@tick): only in a `Receiver<Instant>` (see [`from_instant`]).
+    Tick(Arc<tick::Channel>),
+    /// [`never`](fn@never).
+    Never(never::Channel<T>),
 }
 
 /// The sending side of a channel.
@@ -430,6 +612,9 @@ impl<T> Receiver<T> {
             ReceiverFlavor::List(chan) => State::List(chan.chan()),
             ReceiverFlavor::Array(chan) => State::Array(chan.chan()),
             ReceiverFlavor::Zero(_) => State::Zero,
+            ReceiverFlavor::At(chan) => State::At(chan),
+            ReceiverFlavor::Tick(chan) => State::Tick(chan),
+            ReceiverFlavor::Never(_) => State::Never,
         }
     }
 
@@ -455,6 +640,11 @@ impl<T> Receiver<T> {
             ReceiverFlavor::List(chan) => chan.chan().try_recv(),
             ReceiverFlavor::Array(chan) => chan.chan().try_recv(),
             ReceiverFlavor::Zero(chan) => chan.chan().try_recv(),
+            // SAFETY: a timer flavor is only in a `Receiver<Instant>` (`from_instant`).
+            ReceiverFlavor::At(chan) => chan.try_recv().map(|m| unsafe { from_instant(m) }),
+            // SAFETY: as above.
+            ReceiverFlavor::Tick(chan) => chan.try_recv().map(|m| unsafe { from_instant(m) }),
+            ReceiverFlavor::Never(chan) => chan.try_recv(),
         }
     }
 
@@ -493,6 +683,11 @@ impl<T> Receiver<T> {
             ReceiverFlavor::List(chan) => chan.chan().recv(deadline),
             ReceiverFlavor::Array(chan) => chan.chan().recv(deadline),
             ReceiverFlavor::Zero(chan) => chan.chan().recv(deadline),
+            // SAFETY: a timer flavor is only in a `Receiver<Instant>` (`from_instant`).
+            ReceiverFlavor::At(chan) => chan.recv(deadline).map(|m| unsafe { from_instant(m) }),
+            // SAFETY: as above.
+            ReceiverFlavor::Tick(chan) => chan.recv(deadline).map(|m| unsafe { from_instant(m) }),
+            ReceiverFlavor::Never(chan) => chan.recv(deadline),
         }
     }
 
@@ -522,6 +717,10 @@ impl<T> Receiver<T> {
             (ReceiverFlavor::List(a), ReceiverFlavor::List(b)) => a.same_channel(b),
             (ReceiverFlavor::Array(a), ReceiverFlavor::Array(b)) => a.same_channel(b),
             (ReceiverFlavor::Zero(a), ReceiverFlavor::Zero(b)) => a.same_channel(b),
+            (ReceiverFlavor::At(a), ReceiverFlavor::At(b)) => Arc::ptr_eq(a, b),
+            (ReceiverFlavor::Tick(a), ReceiverFlavor::Tick(b)) => Arc::ptr_eq(a, b),
+            // Stateless: every `never` receiver is the same channel, as in crossbeam.
+            (ReceiverFlavor::Never(_), ReceiverFlavor::Never(_)) => true,
             _ => false,
         }
     }
@@ -565,6 +764,10 @@ impl<T> Receiver<T> {
             ReceiverFlavor::List(chan) => chan.chan() as *const _ as usize,
             ReceiverFlavor::Array(chan) => chan.chan() as *const _ as usize,
             ReceiverFlavor::Zero(chan) => chan.chan() as *const _ as usize,
+            ReceiverFlavor::At(chan) => Arc::as_ptr(chan) as usize,
+            ReceiverFlavor::Tick(chan) => Arc::as_ptr(chan) as usize,
+            // No address: the one stateless `never` channel (crossbeam uses 0 too).
+            ReceiverFlavor::Never(_) => 0,
         }
     }
 }
@@ -575,6 +778,9 @@ impl<T> Clone for Receiver<T> {
             ReceiverFlavor::List(chan) => ReceiverFlavor::List(chan.clone()),
             ReceiverFlavor::Array(chan) => ReceiverFlavor::Array(chan.clone()),
             ReceiverFlavor::Zero(chan) => ReceiverFlavor::Zero(chan.clone()),
+            ReceiverFlavor::At(chan) => ReceiverFlavor::At(chan.clone()),
+            ReceiverFlavor::Tick(chan) => ReceiverFlavor::Tick(chan.clone()),
+            ReceiverFlavor::Never(_) => ReceiverFlavor::Never(never::Channel::new()),
         };
         Receiver { flavor }
     }

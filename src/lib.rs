@@ -19,6 +19,12 @@
 //!
 //! - [`unbounded`] (std's name: [`channel`]): never full; memory grows with the messages
 //!   queued and is given back as they are received.
+//! - [`bounded`] (std's name: [`sync_channel`]): holds at most a fixed number of messages;
+//!   with capacity 0, a rendezvous.
+//! - Timers, receivers only: [`after`] and [`at`] deliver one [`Instant`] at a deadline,
+//!   [`tick`] one every period, and [`never`](fn@never) nothing ever.
+//!
+//! [`Instant`]: std::time::Instant
 //!
 //! # Sharing and disconnection
 //!
@@ -71,7 +77,8 @@ mod sync;
 mod waiter;
 
 pub use crate::channel::{
-    bounded, channel, sync_channel, unbounded, IntoIter, Iter, Receiver, Sender, TryIter,
+    after, at, bounded, channel, never, sync_channel, tick, unbounded, IntoIter, Iter, Receiver,
+    Sender, TryIter,
 };
 pub use crate::error::{
     ReadyTimeoutError, RecvError, RecvTimeoutError, SelectTimeoutError, SendError,

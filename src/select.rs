@@ -32,7 +32,7 @@ use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
 use std::time::{Duration, Instant};
 
-use crate::channel::{Receiver, ReceiverFlavor, Sender, SenderFlavor};
+use crate::channel::{from_instant, Receiver, ReceiverFlavor, Sender, SenderFlavor};
 use crate::error::{
     ReadyTimeoutError, RecvError, SelectTimeoutError, SendError, TryReadyError, TrySelectError,
 };
@@ -60,7 +60,6 @@ pub(crate) enum Token {
         abandon: unsafe fn(*const ()),
     },
     /// The message of a timer channel.
-    #[allow(dead_code)] // Made by the timer channels.
     Instant(Instant),
 }
 
@@ -117,6 +116,9 @@ impl<T> SelectHandle for Receiver<T> {
             ReceiverFlavor::List(chan) => chan.chan().select_try_recv(),
             ReceiverFlavor::Array(chan) => chan.chan().select_try_recv(),
             ReceiverFlavor::Zero(chan) => chan.chan().select_try(zero_kind::REQUEST),
+            ReceiverFlavor::At(chan) => chan.try_recv().ok().map(Token::Instant),
+            ReceiverFlavor::Tick(chan) => chan.try_recv().ok().map(Token::Instant),
+            ReceiverFlavor::Never(_) => None,
         }
     }
 
@@ -125,6 +127,9 @@ impl<T> SelectHandle for Receiver<T> {
             ReceiverFlavor::List(chan) => chan.chan().recv_ready(),
             ReceiverFlavor::Array(chan) => chan.chan().recv_ready(),
             ReceiverFlavor::Zero(chan) => chan.chan().select_ready(zero_kind::REQUEST),
+            ReceiverFlavor::At(chan) => chan.is_ready(),
+            ReceiverFlavor::Tick(chan) => chan.is_ready(),
+            ReceiverFlavor::Never(chan) => chan.is_ready(),
         }
     }
 
@@ -148,6 +153,15 @@ impl<T> SelectHandle for Receiver<T> {
                 chan.chan()
                     .select_register(zero_kind::REQUEST, waiter, op, expose, own)
             }
+            // Timers have no registry: nobody notifies them; the wait's wake-up time
+            // (`deadline`) brings the selection back when one is due.
+            ReceiverFlavor::At(_) | ReceiverFlavor::Tick(_) | ReceiverFlavor::Never(_) => {
+                if SelectHandle::is_ready(self) {
+                    Reg::Ready
+                } else {
+                    Reg::Plain { seen: 0 }
+                }
+            }
         }
     }
 
@@ -156,6 +170,9 @@ impl<T> SelectHandle for Receiver<T> {
             ReceiverFlavor::List(chan) => chan.chan().recv_ready(),
             ReceiverFlavor::Array(chan) => chan.chan().recv_ready(),
             ReceiverFlavor::Zero(chan) => chan.chan().select_recheck(zero_kind::REQUEST, reg),
+            ReceiverFlavor::At(_) | ReceiverFlavor::Tick(_) | ReceiverFlavor::Never(_) => {
+                SelectHandle::is_ready(self)
+            }
         }
     }
 
@@ -174,12 +191,23 @@ impl<T> SelectHandle for Receiver<T> {
                 chan.chan()
                     .select_unregister(zero_kind::REQUEST, reg, selected)
             }
+            // Registered nowhere (see `register`).
+            (ReceiverFlavor::At(_) | ReceiverFlavor::Tick(_) | ReceiverFlavor::Never(_), _) => None,
         }
     }
 
     fn hand_on(&self, watching: bool) {
         if let ReceiverFlavor::Zero(chan) = &self.flavor {
             chan.chan().hand_on(zero_kind::REQUEST, watching);
+        }
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        match &self.flavor {
+            ReceiverFlavor::At(chan) => chan.deadline(),
+            ReceiverFlavor::Tick(chan) => chan.deadline(),
+            ReceiverFlavor::Never(chan) => chan.deadline(),
+            ReceiverFlavor::List(_) | ReceiverFlavor::Array(_) | ReceiverFlavor::Zero(_) => None,
         }
     }
 
@@ -281,6 +309,13 @@ impl<T> Receiver<T> {
                 ReceiverFlavor::List(chan) => chan.chan().select_read(token),
                 ReceiverFlavor::Array(chan) => chan.chan().select_read(token),
                 ReceiverFlavor::Zero(chan) => chan.chan().select_read(token),
+                ReceiverFlavor::At(_) | ReceiverFlavor::Tick(_) => match token {
+                    // SAFETY (of `from_instant`): a timer flavor is only in a
+                    // `Receiver<Instant>`.
+                    Token::Instant(at) => Ok(from_instant(at)),
+                    _ => unreachable!("a timer's selection claims an instant"),
+                },
+                ReceiverFlavor::Never(_) => unreachable!("a never channel is never selected"),
             }
         };
         read.map_err(|()| RecvError)

@@ -355,6 +355,13 @@ pub(crate) fn park_until(deadline: Deadline, mut done: impl FnMut() -> bool) -> 
     }
 }
 
+/// Sleeps until the deadline passes; with [`Deadline::Never`], for ever. For the timer
+/// channels, whose waits end only by time: a stray `unpark` (a token left over from an
+/// earlier wait of this thread) just parks again.
+pub(crate) fn sleep_until(deadline: Deadline) {
+    park_until(deadline, || false);
+}
+
 /// A registered wait: the waiter and the operation this registration stands for.
 struct Node {
     waiter: Arc<Waiter>,

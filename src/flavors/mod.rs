@@ -1,7 +1,11 @@
-//! The channel flavors. Each is a self-contained queue protocol behind the same handles.
+//! The channel flavors. Each is a self-contained queue protocol behind the same handles;
+//! the timer flavors (`at`, `tick`, `never`) are receivers only, with no queue.
 
 pub(crate) mod array;
+pub(crate) mod at;
 pub(crate) mod list;
+pub(crate) mod never;
+pub(crate) mod tick;
 pub(crate) mod zero;
 
 /// Whether a send may still be writing a slot it claimed while a flavor drops its queue.
