@@ -72,6 +72,7 @@ mod error;
 mod flavors;
 mod pause;
 mod select;
+mod select_macro;
 mod spin;
 mod sync;
 mod waiter;
