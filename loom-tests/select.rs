@@ -399,3 +399,39 @@ fn crosswise_selections_pair_once() {
         ledger.finish();
     });
 }
+
+/// A selection waiting both to send and to receive on one rendezvous channel, in either
+/// order, and a plain receiver: the selection's one packet stands for both operations, so
+/// the receiver claims it for the send (it never parks behind the selection's request), and
+/// the selection never pairs with itself. Deadlocks if the second operation registers
+/// beside the first's packet instead of making it a `BOTH` packet (found by a std test:
+/// the receiver parked behind the selecting thread's request, which waited for a sender).
+#[test]
+fn selection_sending_and_receiving_on_one_channel_meets_a_receiver() {
+    for recv_first in [false, true] {
+        model(move || {
+            let (s, r) = bounded::<usize>(0);
+            let r2 = r.clone();
+            let ledger = Ledger::new(2);
+            party(&ledger, move |l| l.received(r2.recv().unwrap()));
+            let mut sel = Select::new_biased();
+            let (si, ri) = if recv_first {
+                let ri = sel.recv(&r);
+                (sel.send(&s), ri)
+            } else {
+                let si = sel.send(&s);
+                (si, sel.recv(&r))
+            };
+            let op = sel.select();
+            assert_eq!(
+                op.index(),
+                si,
+                "paired with itself, or received from no sender"
+            );
+            assert_ne!(op.index(), ri);
+            op.send(&s, 0).unwrap();
+            ledger.sent(0);
+            ledger.finish();
+        });
+    }
+}

@@ -79,7 +79,8 @@
 //! [`SELECT`]) in every empty slot it waits on; a claimer that takes one from the slot must
 //! then claim the selecting thread's wait, and lets the packet go if that fails. The message
 //! of a selected send is written only when `SelectedOperation::send` runs, so the receiving
-//! side of a `SelPacket` waits for it. docs/DESIGN.md ("Rendezvous flavor", "Selection")
+//! side of a `SelPacket` waits for it. A selection waiting to send and to receive on one
+//! channel exposes one packet for both ([`BOTH`]). docs/DESIGN.md ("Rendezvous flavor", "Selection")
 //! has the whole protocol; `select_*` below are its steps.
 //!
 //! ## Disconnection
@@ -134,8 +135,14 @@ const REQUEST: usize = 1;
 /// Second bit of `slot`: the exposed packet is a selecting thread's [`SelPacket`] (clear:
 /// a [`Packet`] on its owner's stack). See "Selection".
 const SELECT: usize = 2;
-/// Both tag bits.
-const TAGS: usize = REQUEST | SELECT;
+/// Third bit of `slot`, on a [`SelPacket`] only (tagged `REQUEST | SELECT` too): the
+/// selecting thread waits to send *and* to receive on this channel, and either kind may
+/// claim the packet, for the operation of the other kind. One packet for both keeps the
+/// thread from ever pairing with itself, and from filling the slot with a request that
+/// hides its offer (a plain receiver would park behind it for ever).
+const BOTH: usize = 4;
+/// All tag bits.
+const TAGS: usize = REQUEST | SELECT | BOTH;
 
 /// `packet`'s pointer with the kind bit `tag` (0 or [`REQUEST`]) added.
 fn tagged<T>(packet: &Packet<T>, tag: usize) -> *mut Packet<T> {
@@ -164,6 +171,11 @@ fn untagged<T>(tagged: *mut Packet<T>) -> *const Packet<T> {
 /// Whether a slot value is a selecting thread's [`SelPacket`].
 fn is_select<T>(tagged: *mut Packet<T>) -> bool {
     tagged as usize & SELECT != 0
+}
+
+/// Whether a thread of the kind whose other kind is `other` may claim slot value `cur`.
+fn claimable<T>(cur: *mut Packet<T>, other: usize) -> bool {
+    cur as usize & REQUEST == other || cur as usize & BOTH != 0
 }
 
 /// What an exposed thread waits on, on its own stack.
@@ -236,11 +248,17 @@ impl<T> Packet<T> {
 /// What a selecting thread exposes ("Selection"): shared by the owner and the slot (one
 /// strong count each), so that whoever lets go last frees it and no one waits for another
 /// to finish with it.
+#[repr(align(8))] // Three tag bits ([`TAGS`]), on 32-bit targets too.
 struct SelPacket<T> {
     /// The selecting thread's wait: claiming it is what decides the selection.
     waiter: Arc<Waiter>,
     /// The operation id this packet stands for in that wait.
     op: usize,
+    /// The kind of operation `op` is: [`REQUEST`] for a receive, 0 for a send.
+    kind: usize,
+    /// For a [`BOTH`] packet, the id of the owner's operation of the other kind (stored
+    /// before the CAS that tags the packet `BOTH` publishes it).
+    other_op: AtomicUsize,
     /// [`WAITING`] until the message is written ([`DONE`]), the operation fails by
     /// disconnection ([`DISCONNECTED`]), or one side gives up ([`RETRY`]).
     state: AtomicUsize,
@@ -257,9 +275,28 @@ impl<T> SelPacket<T> {
         SelPacket {
             waiter: waiter.clone(),
             op,
+            kind,
+            other_op: AtomicUsize::new(0),
             state: AtomicUsize::new(WAITING),
             msg: UnsafeCell::new(MaybeUninit::uninit()),
-            reader: UnsafeCell::new((kind == REQUEST).then(thread::current)),
+            // The owner, which reads when its receive is selected; a claimer that receives
+            // puts itself here (`set_reader`).
+            reader: UnsafeCell::new(Some(thread::current())),
+        }
+    }
+
+    /// The operation a claimer that took slot value `cur` and claimed the wait completes:
+    /// for a claiming receiver (`receiving`) of a [`BOTH`] packet, the owner's send.
+    fn op_for(&self, cur: *mut Packet<T>, receiving: bool) -> usize {
+        // A receiving claimer pairs with the owner's send (kind 0), a sending one with its
+        // receive.
+        let wanted = if receiving { 0 } else { REQUEST };
+        if cur as usize & BOTH == 0 || self.kind == wanted {
+            self.op
+        } else {
+            // ORDERING: Relaxed: stored before the Release of the CAS that tagged `cur`
+            // `BOTH`, which our taking CAS (Acquire) read.
+            self.other_op.load(Ordering::Relaxed)
         }
     }
 
@@ -556,7 +593,7 @@ impl<T> Channel<T> {
             if cur.is_null() {
                 return Step::Expose;
             }
-            if cur as usize & REQUEST != other {
+            if !claimable(cur, other) {
                 return Step::Wait;
             }
             pause::point("zero::step::claim");
@@ -596,7 +633,7 @@ impl<T> Channel<T> {
                 if packet.write(msg).is_err() {
                     unreachable!("a selecting receiver gave up before it was selected");
                 }
-                packet.waiter.finish(packet.op, true);
+                packet.waiter.finish(packet.op_for(cur, false), true);
                 self.removed(cur);
                 Step::Done(Ok(()))
             }
@@ -651,7 +688,7 @@ impl<T> Channel<T> {
                     // A selecting sender's offer holds no message yet: its owner writes it
                     // once woken for this operation.
                     packet.set_reader();
-                    packet.waiter.finish(packet.op, true);
+                    packet.waiter.finish(packet.op_for(cur, true), true);
                     self.removed(cur);
                     match packet.read(&self.receivers.spin) {
                         Some(msg) => Step::Done(Ok(msg)),
@@ -923,7 +960,9 @@ impl<T> Channel<T> {
                     packet.set_reader();
                 }
                 // A selecting receiver's request: it is woken now and waits for our write.
-                packet.waiter.finish(packet.op, true);
+                packet
+                    .waiter
+                    .finish(packet.op_for(cur, kind == REQUEST), true);
                 self.removed(cur);
                 Some(Token::ZeroSelect {
                     packet: Arc::into_raw(packet).cast(),
@@ -940,7 +979,7 @@ impl<T> Channel<T> {
             return true;
         }
         let cur = self.slot.load(Ordering::SeqCst);
-        !cur.is_null() && cur as usize & REQUEST != kind
+        !cur.is_null() && claimable(cur, kind ^ REQUEST)
     }
 
     /// Selection: registers a selecting thread's wait for an operation of `kind`, as
@@ -987,6 +1026,13 @@ impl<T> Channel<T> {
                 self.watchers.register(waiter, op);
                 return Reg::Watching;
             }
+            if is_select(cur)
+                && cur as usize & (REQUEST | BOTH) == kind ^ REQUEST
+                && own(untagged(cur) as usize)
+            {
+                // Our own packet of the other kind: make it stand for both operations.
+                return self.select_both(cur, kind, op);
+            }
             if cur as usize & REQUEST == kind || own(untagged(cur) as usize) {
                 // Wait behind our own kind, or beside our own packet.
                 self.registry_of_kind(kind).register(waiter, op);
@@ -994,6 +1040,40 @@ impl<T> Channel<T> {
             }
             return Reg::Ready; // Another thread's packet of the other kind: ready now.
         }
+    }
+
+    /// Selection: a selection waiting to send and to receive on this channel finds its own
+    /// packet of the other kind (`cur`) in the slot, and makes it a [`BOTH`] packet that
+    /// either kind may claim; `op` is this (second) operation's id, and `kind` its kind.
+    /// The registration holds its own strong count of the packet.
+    fn select_both(&self, cur: *mut Packet<T>, kind: usize, op: usize) -> Reg {
+        let raw = untagged(cur).cast::<SelPacket<T>>();
+        // SAFETY: the packet is ours and alive: the other registration holds a count.
+        let packet = unsafe { &*raw };
+        let both = raw
+            .cast::<u8>()
+            .cast_mut()
+            .wrapping_add(REQUEST | SELECT | BOTH)
+            .cast::<Packet<T>>();
+        debug_assert_ne!(packet.kind, kind);
+        // ORDERING: Relaxed: published by the Release of the CAS below.
+        packet.other_op.store(op, Ordering::Relaxed);
+        // SAFETY: a count for this registration, of a packet kept alive by the other.
+        unsafe { Arc::increment_strong_count(raw) };
+        // ORDERING: SeqCst, as every change of the slot; Release publishes `send_op`.
+        if self
+            .slot
+            .compare_exchange(cur, both, Ordering::SeqCst, Ordering::Relaxed)
+            .is_ok()
+        {
+            // Threads of the packet's old kind may be parked behind it: now they can claim
+            // it. And watchers may be watching for either kind.
+            self.removed(cur);
+            self.exposed();
+        }
+        // If the CAS failed, a claimer took the packet: our wait is being decided through
+        // it; this registration then only holds its count.
+        Reg::Exposed(raw.cast())
     }
 
     /// Selection: the re-check after every registration (waiter.rs, "No lost wake-up"):
@@ -1009,7 +1089,7 @@ impl<T> Channel<T> {
             // A watcher is done once the other kind shows up.
             Reg::Watching => {
                 let cur = self.slot.load(Ordering::SeqCst);
-                !cur.is_null() && cur as usize & REQUEST != kind
+                !cur.is_null() && claimable(cur, kind ^ REQUEST)
             }
             // An exposed packet is claimed through the wait: nothing to look at but the
             // flag (as after every exposing CAS: "Disconnection").
@@ -1037,17 +1117,22 @@ impl<T> Channel<T> {
                         abandon: SelPacket::<T>::abandon,
                     });
                 }
-                let tagged = raw
-                    .cast::<u8>()
-                    .cast_mut()
-                    .wrapping_add(kind | SELECT)
-                    .cast::<Packet<T>>();
+                let with_tag = |tag: usize| {
+                    raw.cast::<u8>()
+                        .cast_mut()
+                        .wrapping_add(tag)
+                        .cast::<Packet<T>>()
+                };
                 // Nobody claimed our wait through this packet: retract it, unless someone
-                // took it from the slot and let it go (then the slot's count is theirs).
-                if self.take(tagged) {
-                    // SAFETY: the slot's strong count, moved to us by `take`.
-                    drop(unsafe { Arc::from_raw(raw.cast::<SelPacket<T>>()) });
-                    self.removed(tagged);
+                // took it from the slot and let it go (then the slot's count is theirs), or
+                // another of our registrations retracted it (a `BOTH` packet has two).
+                for tagged in [with_tag(kind | SELECT), with_tag(REQUEST | SELECT | BOTH)] {
+                    if self.take(tagged) {
+                        // SAFETY: the slot's strong count, moved to us by `take`.
+                        drop(unsafe { Arc::from_raw(raw.cast::<SelPacket<T>>()) });
+                        self.removed(tagged);
+                        break;
+                    }
                 }
                 // SAFETY: our own strong count, made in `select_register`.
                 drop(unsafe { Arc::from_raw(raw.cast::<SelPacket<T>>()) });
