@@ -31,6 +31,20 @@ fn select_recv(r1: &Receiver<usize>, r2: &Receiver<usize>) -> (usize, usize) {
     (index, msg.expect("both channels stay connected"))
 }
 
+/// A selection of one receive on `r`, completed.
+fn selected_recv(r: &Receiver<usize>) -> Result<usize, RecvError> {
+    let mut sel = Select::new();
+    sel.recv(r);
+    sel.select().recv(r)
+}
+
+/// A selection of one send of `msg` on `s`, completed.
+fn selected_send(s: &panama::Sender<usize>, msg: usize) -> Result<(), SendError<usize>> {
+    let mut sel = Select::new();
+    sel.send(s);
+    sel.select().send(s, msg)
+}
+
 /// One selecting thread registered in two registries (a bounded and an unbounded channel)
 /// while a sender on each notifies its registry: the two notifications race for the one
 /// wait, and exactly one operation completes per selection. The other message stays in its
@@ -177,9 +191,7 @@ fn selecting_receiver_races_last_sender_drop() {
             }
             drop(s);
         });
-        let mut sel = Select::new();
-        sel.recv(&r);
-        if let Ok(msg) = sel.select().recv(&r) {
+        if let Ok(msg) = selected_recv(&r) {
             ledger.received(msg);
         }
         ledger.finish();
@@ -201,9 +213,7 @@ fn selecting_sender_races_last_receiver_drop() {
             }
             drop(r);
         });
-        let mut sel = Select::new();
-        sel.send(&s);
-        match sel.select().send(&s, 1) {
+        match selected_send(&s, 1) {
             Ok(()) => ledger.sent(1),
             Err(SendError(msg)) => assert_eq!(msg, 1),
         }
@@ -288,9 +298,7 @@ fn try_recv_races_selecting_sender_exposure() {
         let ledger = Ledger::new(3);
         let r2 = r.clone();
         party(&ledger, move |l| {
-            let mut sel = Select::new();
-            sel.send(&s);
-            sel.select().send(&s, 1).unwrap();
+            selected_send(&s, 1).unwrap();
             l.sent(1);
         });
         party(&ledger, move |l| {
@@ -325,9 +333,7 @@ fn expiring_send_races_selecting_receiver_exposure() {
             }
             Err(other) => panic!("unexpected {other:?}"),
         });
-        let mut sel = Select::new();
-        sel.recv(&r);
-        ledger.received(sel.select().recv(&r).unwrap());
+        ledger.received(selected_recv(&r).unwrap());
         ledger.finish();
     });
 }
@@ -345,9 +351,7 @@ fn two_selecting_receivers_one_sender() {
         let ledger = Ledger::new(3);
         let r2 = r.clone();
         party(&ledger, move |l| {
-            let mut sel = Select::new();
-            sel.recv(&r2);
-            if let Ok(msg) = sel.select().recv(&r2) {
+            if let Ok(msg) = selected_recv(&r2) {
                 l.received(msg);
             }
         });
@@ -355,9 +359,7 @@ fn two_selecting_receivers_one_sender() {
             s.send(1).unwrap();
             l.sent(1);
         });
-        let mut sel = Select::new();
-        sel.recv(&r);
-        if let Ok(msg) = sel.select().recv(&r) {
+        if let Ok(msg) = selected_recv(&r) {
             ledger.received(msg);
         }
         ledger.finish();
