@@ -3,7 +3,8 @@
 //! The matrix is crossbeam-channel's own (see `harness.rs`): shapes `seq`, `spsc`, `mpsc`
 //! (4:1) and `mpmc` (4:4) on unbounded, bounded(0), bounded(1) and bounded(100000)
 //! channels, moving `usize` messages, plus one `mpsc/unbounded/256B` cell with a 256-byte
-//! message. Every benchmark moves [`MESSAGES`] values through one channel, split evenly
+//! message, and four `select/*` cells (one thread waiting on several channels with
+//! `Select`; panama and crossbeam-channel only, the peers with that API). Every benchmark moves [`MESSAGES`] values through one channel, split evenly
 //! across the producers of its shape, and reports throughput in messages. Benchmarks are
 //! grouped by cell (`spsc/unbounded`, ...) with one id per library, so one run of this
 //! binary compares all libraries under the same conditions:
@@ -16,7 +17,8 @@
 //!
 //! Skipped, and printed as such when the binary starts: `seq` on bounded(0) and
 //! bounded(1) (one thread cannot fill a channel that holds at most one message and then
-//! drain it), and std in every `mpmc` cell (its `Receiver` is not `Clone`).
+//! drain it), std in every `mpmc` cell (its `Receiver` is not `Clone`), and std, flume and
+//! kanal in the `select/*` cells.
 //!
 //! Criterion runs each library's iterations back to back, so slow drift on a shared
 //! machine lands on whole libraries; `examples/compare.rs` runs the same cells with the

@@ -9,7 +9,9 @@
 //! - flavors: unbounded, bounded(0) (rendezvous), bounded(1) and bounded([`MESSAGES`]),
 //!   which never fills;
 //! - messages: `usize`, plus one cell, `mpsc/unbounded/256B`, that moves a 256-byte
-//!   [`Big`] message (see [`cells`] for why that cell).
+//!   [`Big`] message (see [`cells`] for why that cell);
+//! - selection: four `select/*` cells ([`SelectCase`]), one thread waiting on several
+//!   channels with `Select`, for the libraries that have crossbeam-channel's `Select`.
 //!
 //! Cells nobody can run are left out of [`cells`] and named by [`skipped_cells`]; cells
 //! one library cannot express are refused by that library's [`Library::check`]. Both say
@@ -24,6 +26,7 @@
 
 use std::fmt;
 use std::hint::black_box;
+use std::ops::Range;
 use std::sync::Barrier;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -102,6 +105,8 @@ pub enum Shape {
     Mpsc,
     /// Four producer threads, four consumer threads.
     Mpmc,
+    /// A thread waiting on several channels at once with `Select`; see [`SelectCase`].
+    Select(SelectCase),
 }
 
 /// The shapes of the matrix, in table order.
@@ -115,13 +120,15 @@ impl Shape {
             Shape::Spsc => "spsc",
             Shape::Mpsc => "mpsc",
             Shape::Mpmc => "mpmc",
+            Shape::Select(_) => "select",
         }
     }
 
-    /// Producer and consumer threads, or `None` for [`Shape::Seq`], which spawns none.
+    /// Producer and consumer threads of one channel, or `None` for [`Shape::Seq`], which
+    /// spawns none, and for [`Shape::Select`], which has several channels.
     pub fn threads(self) -> Option<(usize, usize)> {
         match self {
-            Shape::Seq => None,
+            Shape::Seq | Shape::Select(_) => None,
             Shape::Spsc => Some((1, 1)),
             Shape::Mpsc => Some((4, 1)),
             Shape::Mpmc => Some((4, 4)),
@@ -132,6 +139,71 @@ impl Shape {
     /// single receiver per channel cannot do.
     pub fn needs_clone_rx(self) -> bool {
         self.threads().is_some_and(|(_, consumers)| consumers > 1)
+    }
+}
+
+/// A `select/*` cell: how many channels one `Select` waits on, of which flavor, and who
+/// feeds them. Every case moves `usize` messages, each of `0..messages` exactly once, and
+/// checks by count and sum that each was received once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SelectCase {
+    /// `select/unbounded4`: four producer threads, each sending its share into an unbounded
+    /// channel of its own; one consumer selects a receive over the four receivers until all
+    /// four are disconnected (removing each from the `Select` as it disconnects).
+    Unbounded4,
+    /// `select/bounded4`: the same over four bounded([`MESSAGES`]) channels, the matrix's
+    /// bounded(N) capacity, so they never fill.
+    Bounded4,
+    /// `select/zero2`: two rendezvous channels A and B and two threads, each selecting both
+    /// a send and a receive: the first {send A, recv B}, the second {send B, recv A}. Each
+    /// sends half the messages and receives the other's half, dropping an operation from
+    /// its `Select` once that half is done.
+    Zero2,
+    /// `select/many1000`: one receiver selecting a receive over [`MANY_CHANNELS`] unbounded
+    /// channels, of which one is fed by a producer thread; the others stay connected and
+    /// empty. The `Select` is built once, before the timed part, and reused for every
+    /// message.
+    Many1000,
+}
+
+/// The select cells, in table order.
+pub const SELECT_CASES: &[SelectCase] = &[
+    SelectCase::Unbounded4,
+    SelectCase::Bounded4,
+    SelectCase::Zero2,
+    SelectCase::Many1000,
+];
+
+/// Channels in [`SelectCase::Many1000`].
+pub const MANY_CHANNELS: usize = 1_000;
+
+impl SelectCase {
+    /// The cell name after `select/`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SelectCase::Unbounded4 => "unbounded4",
+            SelectCase::Bounded4 => "bounded4",
+            SelectCase::Zero2 => "zero2",
+            SelectCase::Many1000 => "many1000",
+        }
+    }
+
+    /// The flavor of every channel of the case.
+    pub fn flavor(self) -> Flavor {
+        match self {
+            SelectCase::Unbounded4 | SelectCase::Many1000 => Flavor::Unbounded,
+            SelectCase::Bounded4 => Flavor::Bounded(MESSAGES),
+            SelectCase::Zero2 => Flavor::Bounded(0),
+        }
+    }
+
+    /// The number the messages of one run must be a multiple of, to split evenly.
+    pub fn split(self) -> usize {
+        match self {
+            SelectCase::Unbounded4 | SelectCase::Bounded4 => 4,
+            SelectCase::Zero2 => 2,
+            SelectCase::Many1000 => 1,
+        }
     }
 }
 
@@ -146,6 +218,7 @@ pub enum Flavor {
 
 impl Flavor {
     /// The name used in cell names and the CSV (`bounded100000` for bounded([`MESSAGES`])).
+    /// The select cells' names do not contain it (their [`SelectCase`] names the flavor).
     pub fn name(self) -> String {
         match self {
             Flavor::Unbounded => "unbounded".to_owned(),
@@ -177,6 +250,9 @@ impl Cell {
     /// `shape/flavor` for `usize` cells, `shape/flavor/message` otherwise; the criterion
     /// group name, the compare table's row name and the CSV's `cell` column.
     pub fn name(&self) -> String {
+        if let Shape::Select(case) = self.shape {
+            return format!("select/{}", case.name());
+        }
         match self.message {
             Message::Word => format!("{}/{}", self.shape.name(), self.flavor.name()),
             other => format!(
@@ -211,7 +287,8 @@ pub fn skip_reason(shape: Shape, flavor: Flavor, messages: usize) -> Option<&'st
 }
 
 /// Every runnable cell with [`MESSAGES`] per run, in table order: the shapes × flavors
-/// matrix of `usize` cells, minus [`skipped_cells`], then the one 256-byte cell.
+/// matrix of `usize` cells, minus [`skipped_cells`], then the one 256-byte cell, then the
+/// select cells ([`SELECT_CASES`]).
 ///
 /// The 256-byte cell is `mpsc/unbounded`: the most common use of a channel (many
 /// producers, one consumer, senders never block), and one where the payload is copied into
@@ -239,6 +316,13 @@ pub fn cells() -> Vec<Cell> {
         flavor: Flavor::Unbounded,
         message: Message::Big,
     });
+    for &case in SELECT_CASES {
+        cells.push(Cell {
+            shape: Shape::Select(case),
+            flavor: case.flavor(),
+            message: Message::Word,
+        });
+    }
     cells
 }
 
@@ -275,13 +359,16 @@ pub trait Chan {
     fn send<T: Msg>(tx: &Self::Tx<T>, value: T);
     /// The next message, or `None` once the channel is empty and every sender is gone.
     fn recv<T: Msg>(rx: &Self::Rx<T>) -> Option<T>;
+    /// Runs one select cell once with this many messages and returns the timed part, or
+    /// why this library sits the select cells out.
+    const SELECT: Result<fn(SelectCase, usize) -> Duration, &'static str>;
 }
 
 /// An adapter for a library with crossbeam-channel's shape of API: `unbounded()`,
 /// `bounded(cap)`, cloneable receivers, `send(..).unwrap()` and `recv().ok()`. panama,
 /// crossbeam-channel, flume and kanal all have it, so one macro writes their adapters.
 macro_rules! mpmc_adapter {
-    ($(#[$doc:meta])* $name:ident, $id:literal, $krate:ident) => {
+    ($(#[$doc:meta])* $name:ident, $id:literal, $krate:ident, $select:expr) => {
         $(#[$doc])*
         pub struct $name;
         impl Chan for $name {
@@ -303,6 +390,7 @@ macro_rules! mpmc_adapter {
             fn recv<T: Msg>(rx: &Self::Rx<T>) -> Option<T> {
                 rx.recv().ok()
             }
+            const SELECT: Result<fn(SelectCase, usize) -> Duration, &'static str> = $select;
         }
     };
 }
@@ -311,25 +399,30 @@ mpmc_adapter!(
     /// panama, the library under test.
     Panama,
     "panama",
-    panama
+    panama,
+    Ok(panama_select::run)
 );
 mpmc_adapter!(
     /// crossbeam-channel, whose algorithms panama's flavors start from.
     Crossbeam,
     "crossbeam",
-    crossbeam_channel
+    crossbeam_channel,
+    Ok(crossbeam_select::run)
 );
 mpmc_adapter!(
     /// flume.
     Flume,
     "flume",
-    flume
+    flume,
+    Err("flume's Selector is another API (closure arms, consumed by `wait`) and not \
+         checked here for exactly-once delivery (docs/PERFORMANCE.md, entry 36)")
 );
 mpmc_adapter!(
     /// kanal.
     Kanal,
     "kanal",
-    kanal
+    kanal,
+    Err("kanal has no select")
 );
 
 /// `std::sync::mpsc::channel`. std's bounded channel, `sync_channel`, has a sender of
@@ -356,6 +449,8 @@ impl Chan for Std {
     fn recv<T: Msg>(rx: &Self::Rx<T>) -> Option<T> {
         rx.recv().ok()
     }
+    const SELECT: Result<fn(SelectCase, usize) -> Duration, &'static str> =
+        Err("std::sync::mpsc has no select");
 }
 
 /// `std::sync::mpsc::sync_channel`: std's bounded flavor.
@@ -380,6 +475,8 @@ impl Chan for StdSync {
     fn recv<T: Msg>(rx: &Self::Rx<T>) -> Option<T> {
         rx.recv().ok()
     }
+    const SELECT: Result<fn(SelectCase, usize) -> Duration, &'static str> =
+        Err("std::sync::mpsc has no select");
 }
 
 /// One column of the comparison: a library as the runners see it, with its generic
@@ -420,9 +517,12 @@ pub const LIBRARIES: &[Library] = &[
     Library::of::<Kanal>(),
 ];
 
-/// Whether library `C` can run `cell`: it offers the flavor, and a second receiving
-/// handle if the shape needs one.
+/// Whether library `C` can run `cell`: it offers the flavor, a second receiving handle if
+/// the shape needs one, and a `Select` for the select cells.
 fn check<C: Chan>(cell: Cell) -> Result<(), &'static str> {
+    if let Shape::Select(_) = cell.shape {
+        C::SELECT?;
+    }
     let (_, rx) = C::new::<usize>(cell.flavor).ok_or("this flavor is not offered")?;
     if cell.shape.needs_clone_rx() && C::clone_rx(&rx).is_none() {
         return Err("one receiver per channel (Receiver is not Clone), so no mpmc");
@@ -457,6 +557,11 @@ pub fn run_cell<C: Chan>(cell: Cell, messages: usize) -> Duration {
 }
 
 fn run_typed<C: Chan, T: Msg>(cell: Cell, messages: usize) -> Duration {
+    if let Shape::Select(case) = cell.shape {
+        assert_eq!(cell.message, Message::Word, "the select cells move usize");
+        let run = C::SELECT.expect("select checked by `Library::check`");
+        return run(case, messages);
+    }
     match cell.shape.threads() {
         None => run_seq::<C, T>(cell.flavor, messages),
         Some((producers, consumers)) => {
@@ -572,6 +677,212 @@ fn run_threads<C: Chan, T: Msg>(
         last - first
     })
 }
+
+/// Writes the select cells' runner for a library with crossbeam-channel's `Select`
+/// (`Select::new`, `send`, `recv`, `remove`, `select`, `SelectedOperation::{index, send,
+/// recv}`): a module `$module` whose `run` is that library's [`Chan::SELECT`]. The code is
+/// the same for every such library; only the crate differs.
+macro_rules! select_cells {
+    ($(#[$doc:meta])* $module:ident, $id:literal, $krate:ident) => {
+        $(#[$doc])*
+        mod $module {
+            use super::*;
+            use $krate::{bounded, unbounded, Receiver, Select, Sender};
+
+            /// Runs `case` once with `messages` messages; returns the timed part.
+            pub fn run(case: SelectCase, messages: usize) -> Duration {
+                assert_eq!(messages % case.split(), 0, "messages must split evenly");
+                match case {
+                    SelectCase::Unbounded4 | SelectCase::Bounded4 => {
+                        fan_in(case.flavor(), 4, messages)
+                    }
+                    SelectCase::Zero2 => zero2(messages),
+                    SelectCase::Many1000 => many(MANY_CHANNELS, messages),
+                }
+            }
+
+            fn channel(flavor: Flavor) -> (Sender<usize>, Receiver<usize>) {
+                match flavor {
+                    Flavor::Unbounded => unbounded(),
+                    Flavor::Bounded(cap) => bounded(cap),
+                }
+            }
+
+            /// `producers` threads, each with a channel of its own; one consumer selects
+            /// over the receivers until all are disconnected. Timed from the first thread
+            /// leaving the start barrier to the consumer seeing the last disconnection.
+            fn fan_in(flavor: Flavor, producers: usize, messages: usize) -> Duration {
+                let per_producer = messages / producers;
+                let (txs, rxs): (Vec<_>, Vec<_>) = (0..producers).map(|_| channel(flavor)).unzip();
+                let start = &Barrier::new(producers + 1);
+                thread::scope(|s| {
+                    let producers: Vec<_> = txs
+                        .into_iter()
+                        .enumerate()
+                        .map(|(p, tx)| {
+                            s.spawn(move || {
+                                start.wait();
+                                let began = Instant::now();
+                                for i in p * per_producer..(p + 1) * per_producer {
+                                    tx.send(i).unwrap();
+                                }
+                                began
+                            })
+                        })
+                        .collect();
+                    let consumer = s.spawn(move || {
+                        let mut sel = Select::new();
+                        for (i, rx) in rxs.iter().enumerate() {
+                            assert_eq!(sel.recv(rx), i);
+                        }
+                        start.wait();
+                        let began = Instant::now();
+                        let (mut count, mut sum, mut live) = (0usize, 0usize, rxs.len());
+                        while live > 0 {
+                            let oper = sel.select();
+                            let index = oper.index();
+                            match oper.recv(&rxs[index]) {
+                                Ok(value) => {
+                                    count += 1;
+                                    sum += value;
+                                }
+                                Err(_) => {
+                                    sel.remove(index);
+                                    live -= 1;
+                                }
+                            }
+                        }
+                        (began, Instant::now(), count, sum)
+                    });
+                    let first = producers.into_iter().map(|h| h.join().unwrap()).min().unwrap();
+                    let (began, ended, count, sum) = consumer.join().unwrap();
+                    check_received($id, messages, count, sum);
+                    ended - first.min(began)
+                })
+            }
+
+            /// One side of `select/zero2`: selects between sending the next of `mine` on
+            /// `tx` and receiving on `rx`, removing each operation once its half is done,
+            /// until it has sent all of `mine` and received `expect` messages.
+            fn exchange(
+                start: &Barrier,
+                tx: &Sender<usize>,
+                rx: &Receiver<usize>,
+                mine: Range<usize>,
+                expect: usize,
+            ) -> (Instant, Instant, usize, usize) {
+                let mut sel = Select::new();
+                let send = sel.send(tx);
+                let recv = sel.recv(rx);
+                let mut next = mine.start;
+                let (mut count, mut sum) = (0usize, 0usize);
+                start.wait();
+                let began = Instant::now();
+                while next < mine.end || count < expect {
+                    let oper = sel.select();
+                    if oper.index() == send {
+                        oper.send(tx, next).unwrap();
+                        next += 1;
+                        if next == mine.end {
+                            sel.remove(send);
+                        }
+                    } else {
+                        assert_eq!(oper.index(), recv);
+                        sum += oper.recv(rx).unwrap();
+                        count += 1;
+                        if count == expect {
+                            sel.remove(recv);
+                        }
+                    }
+                }
+                (began, Instant::now(), count, sum)
+            }
+
+            /// `select/zero2`; timed from the first thread leaving the start barrier to the
+            /// last one done.
+            fn zero2(messages: usize) -> Duration {
+                let half = messages / 2;
+                assert!(half > 0, "each side sends at least one message");
+                let (a_tx, a_rx) = bounded(0);
+                let (b_tx, b_rx) = bounded(0);
+                let start = &Barrier::new(2);
+                thread::scope(|s| {
+                    let one = s.spawn(|| exchange(start, &a_tx, &b_rx, 0..half, half));
+                    let two = s.spawn(|| exchange(start, &b_tx, &a_rx, half..messages, half));
+                    let (began1, ended1, count1, sum1) = one.join().unwrap();
+                    let (began2, ended2, count2, sum2) = two.join().unwrap();
+                    check_received($id, messages, count1 + count2, sum1 + sum2);
+                    ended1.max(ended2) - began1.min(began2)
+                })
+            }
+
+            /// `select/many1000` with `channels` channels, the last one fed; timed from the
+            /// first thread leaving the start barrier to the receiver seeing the fed
+            /// channel disconnected.
+            fn many(channels: usize, messages: usize) -> Duration {
+                let (mut txs, rxs): (Vec<_>, Vec<_>) =
+                    (0..channels).map(|_| channel(Flavor::Unbounded)).unzip();
+                let fed = txs.pop().expect("at least one channel");
+                let fed_index = channels - 1;
+                let start = &Barrier::new(2);
+                let elapsed = thread::scope(|s| {
+                    let producer = s.spawn(move || {
+                        start.wait();
+                        let began = Instant::now();
+                        for i in 0..messages {
+                            fed.send(i).unwrap();
+                        }
+                        began
+                    });
+                    let consumer = s.spawn(|| {
+                        // Built once and reused: both libraries' `select` take `&mut self`.
+                        let mut sel = Select::new();
+                        for (i, rx) in rxs.iter().enumerate() {
+                            assert_eq!(sel.recv(rx), i);
+                        }
+                        start.wait();
+                        let began = Instant::now();
+                        let (mut count, mut sum) = (0usize, 0usize);
+                        loop {
+                            let oper = sel.select();
+                            let index = oper.index();
+                            // Only the fed channel can be ready: the others are empty and
+                            // connected (their senders are `txs`, alive until the end).
+                            assert_eq!(index, fed_index, "{}: selected an idle channel", $id);
+                            match oper.recv(&rxs[index]) {
+                                Ok(value) => {
+                                    count += 1;
+                                    sum += value;
+                                }
+                                Err(_) => break,
+                            }
+                        }
+                        (began, Instant::now(), count, sum)
+                    });
+                    let first = producer.join().unwrap();
+                    let (began, ended, count, sum) = consumer.join().unwrap();
+                    check_received($id, messages, count, sum);
+                    ended - first.min(began)
+                });
+                drop(txs);
+                elapsed
+            }
+        }
+    };
+}
+
+select_cells!(
+    /// The select cells on panama.
+    panama_select,
+    "panama",
+    panama
+);
+select_cells!(
+    /// The select cells on crossbeam-channel.
+    crossbeam_select,
+    "crossbeam",
+    crossbeam_channel
+);
 
 /// Puts glibc's allocator in the state it reaches once a process has freed a large block,
 /// before any library is measured.

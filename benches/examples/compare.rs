@@ -22,15 +22,17 @@
 //!
 //! Runs per cell are sized so that the default run (15 rounds) takes a minute or two on the
 //! 2-core machine: [`MESSAGES`] messages per run, except on bounded(0) and bounded(1),
-//! where std, crossbeam and flume park and wake a thread for almost every message; see
-//! [`messages_for`].
+//! where std, crossbeam and flume park and wake a thread for almost every message, and on
+//! `select/many1000`, where one `select` may look at a thousand channels; see
+//! [`messages_for`]. The `select/*` cells run on panama and crossbeam-channel only.
 
 use std::fmt::Write as _;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use panama_bench::{
-    cells, machine_description, settle_allocator, skipped_cells, Cell, Flavor, LIBRARIES, MESSAGES,
+    cells, machine_description, settle_allocator, skipped_cells, Cell, Flavor, SelectCase, Shape,
+    LIBRARIES, MANY_CHANNELS, MESSAGES,
 };
 
 /// Rounds when `--rounds` is not given: odd, so the median is one run. 15 rather than
@@ -42,12 +44,17 @@ const DEFAULT_ROUNDS: usize = 15;
 /// Messages per run on the channels that hold at most one message.
 const SMALL_CAP_MESSAGES: usize = 20_000;
 
+/// Messages per run of `select/many1000`, where each `select` may try every one of the
+/// [`MANY_CHANNELS`] receivers before finding the fed one.
+const MANY_MESSAGES: usize = 10_000;
+
 const USAGE: &str = "\
 usage: compare [--rounds N] [--filter SUBSTR] [--library NAME] [--csv PATH]
 
   --rounds N       runs of each library on each cell; the median is reported (default 15)
-  --filter SUBSTR  only the cells whose name contains SUBSTR (e.g. mpsc/, bounded0, 256B;
-                   /bounded for the bounded cells, since unbounded contains bounded)
+  --filter SUBSTR  only the cells whose name contains SUBSTR (e.g. mpsc/, bounded0, 256B,
+                   select; /bounded for the bounded cells, since unbounded contains bounded,
+                   and that includes select/bounded4)
   --library NAME   only this library (repeatable), e.g. to profile one under perf
   --csv PATH       also write the results as CSV to PATH";
 
@@ -105,7 +112,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
 }
 
 /// Messages per run for `cell`: [`MESSAGES`], or [`SMALL_CAP_MESSAGES`] on bounded(0) and
-/// bounded(1).
+/// bounded(1) (`select/zero2` included), or [`MANY_MESSAGES`] on `select/many1000`.
 ///
 /// On those two flavors std's `sync_channel`, crossbeam and flume park and wake a thread
 /// for nearly every message: 2-45 us per message on the shared 2-core VM, so with 100,000
@@ -114,6 +121,9 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
 /// not change the per-message figure, and each still lasts tens of milliseconds. Both counts split evenly over 4 producers; bounded(N)
 /// keeps N = [`MESSAGES`], so it still never fills.
 fn messages_for(cell: Cell) -> usize {
+    if cell.shape == Shape::Select(SelectCase::Many1000) {
+        return MANY_MESSAGES;
+    }
     match cell.flavor {
         Flavor::Bounded(cap) if cap <= 1 => SMALL_CAP_MESSAGES,
         _ => MESSAGES,
@@ -292,8 +302,9 @@ fn main() -> ExitCode {
 
     println!("{}", machine_description());
     println!(
-        "{} rounds; per run: {MESSAGES} messages ({SMALL_CAP_MESSAGES} on bounded0 and \
-         bounded1), split evenly over the producers; median ns per message",
+        "{} rounds; per run: {MESSAGES} messages ({SMALL_CAP_MESSAGES} on bounded0, \
+         bounded1 and select/zero2, {MANY_MESSAGES} on select/many1000 over \
+         {MANY_CHANNELS} channels), split evenly over the producers; median ns per message",
         options.rounds
     );
     println!("std = std::sync::mpsc::channel on unbounded, sync_channel(n) on bounded(n)");
